@@ -1,0 +1,1 @@
+"""The service platform: the unified catalogue of service items, regions and offices."""

@@ -1,0 +1,67 @@
+"""Reading the catalogue's data files (data/catalogue, data/regions, data/search)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from backend.catalogue.guangan import guangan_items
+from backend.catalogue.items import CatalogueError, ServiceItem, national_item
+from backend.catalogue.regions import Region
+from backend.settings import DATA_DIR
+
+
+def read_yaml(path: Path) -> Any:
+    with path.open(encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def read_regions(data_dir: Path = DATA_DIR) -> list[Region]:
+    with (data_dir / "regions" / "regions.csv").open(encoding="utf-8", newline="") as handle:
+        return [
+            Region(
+                code=row["code"],
+                name=row["name"],
+                name_en=row["name_en"],
+                tier=row["tier"],
+                parent_code=row["parent_code"] or None,
+                short=row["short"],
+                aliases=tuple(a for a in row["aliases"].split("|") if a),
+            )
+            for row in csv.DictReader(handle)
+        ]
+
+
+def read_departments(data_dir: Path = DATA_DIR) -> dict[str, Any]:
+    return dict(read_yaml(data_dir / "catalogue" / "departments.yml"))
+
+
+def read_labels(data_dir: Path = DATA_DIR) -> dict[str, Any]:
+    return dict(read_yaml(data_dir / "catalogue" / "labels.yml"))
+
+
+def read_synonyms(data_dir: Path = DATA_DIR) -> dict[str, Any]:
+    return dict(read_yaml(data_dir / "search" / "synonyms.yml"))
+
+
+def read_items(data_dir: Path = DATA_DIR) -> list[ServiceItem]:
+    """The nationwide items, then the local ones; ids must be unique across both."""
+    departments = read_departments(data_dir)
+    items = [
+        national_item(raw, departments)
+        for path in sorted((data_dir / "catalogue" / "services").glob("*.yml"))
+        for raw in read_yaml(path) or []
+    ]
+    guangan_dir = data_dir / "catalogue" / "guangan"
+    groups = json.loads((guangan_dir / "items.json").read_text(encoding="utf-8"))
+    items.extend(guangan_items(groups, read_yaml(guangan_dir / "departments.yml")))
+    seen: set[str] = set()
+    for item in items:
+        if item.id in seen:
+            raise CatalogueError(f"service item id {item.id} appears twice")
+        seen.add(item.id)
+    return items

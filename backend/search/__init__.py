@@ -1,0 +1,1 @@
+"""Ranking service items for the colloquial questions citizens ask, in Chinese and English."""

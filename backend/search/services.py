@@ -1,0 +1,75 @@
+"""Service search: which items answer a citizen's question, best first."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from backend.catalogue.items import LANGS, ServiceItem
+from backend.search.index import BM25Index, Hit
+from backend.search.text import Analyzer, Bag
+
+# How much a field's words count. An item's name says most; how citizens say it
+# (keywords) almost as much; the summary and the department only hint.
+NAME_WEIGHT = 3.0
+KEYWORD_WEIGHT = 2.0
+GROUP_WEIGHT = 1.0
+SUMMARY_WEIGHT = 0.5
+DEPARTMENT_WEIGHT = 0.4
+# A local item without a region competes with the nationwide catalogue at a discount:
+# the nationwide item applies to the asker wherever they are.
+LOCAL_ITEM_PRIOR = 0.8
+
+
+@dataclass(frozen=True)
+class ScoredItem:
+    item: ServiceItem
+    score: float
+
+
+class ServiceSearch:
+    def __init__(
+        self,
+        items: Iterable[ServiceItem],
+        synonyms: Mapping[str, Any],
+        department_labels: Mapping[str, Mapping[str, str]],
+    ) -> None:
+        self._items = {item.id: item for item in items}
+        keywords = [word for item in self._items.values() for word in item.content.get("keywords", {}).get("zh", [])]
+        self.analyzer = Analyzer(synonyms, extra_words=keywords)
+        self._index = BM25Index((item.id, self._bag(item, department_labels)) for item in self._items.values())
+
+    def _bag(self, item: ServiceItem, department_labels: Mapping[str, Mapping[str, str]]) -> Bag:
+        content = item.content
+        bag: Bag = defaultdict(float)
+
+        def add(text: str | None, weight: float) -> None:
+            if text:
+                for token, count in self.analyzer.analyze(text).items():
+                    bag[token] += count * weight
+
+        for lang in LANGS:
+            add(content["name"].get(lang), NAME_WEIGHT)
+            for phrase in content.get("keywords", {}).get(lang, []):
+                add(phrase, KEYWORD_WEIGHT)
+            add((content.get("summary") or {}).get(lang), SUMMARY_WEIGHT)
+            label = department_labels.get(item.department, content.get("office", {}))
+            add(label.get(lang), DEPARTMENT_WEIGHT)
+        add(content.get("group"), GROUP_WEIGHT)
+        return dict(bag)
+
+    def find(self, query: str, region_code: str | None = None, limit: int = 10) -> list[ScoredItem]:
+        """Items for `query`; with a region, local items of other regions are left out."""
+
+        def prior(item_id: str) -> float:
+            item = self._items[item_id]
+            if item.region_code is None:
+                return 1.0
+            if region_code is None:
+                return LOCAL_ITEM_PRIOR
+            return 1.0 if item.region_code == region_code else 0.0
+
+        hits: list[Hit] = self._index.search(self.analyzer.analyze(query), limit, prior)
+        return [ScoredItem(self._items[hit.doc_id], round(hit.score, 4)) for hit in hits]

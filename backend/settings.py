@@ -1,0 +1,65 @@
+"""Configuration from the environment, a `.env` file and embedded defaults."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = ROOT / "data"
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """Parse KEY=VALUE lines; comments and blank lines are ignored, quotes stripped."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        key = key.strip().removeprefix("export ").strip()
+        values[key] = value.strip().strip("'\"")
+    return values
+
+
+def secret_from_file(path: Path) -> str:
+    """Return the secret stored at `path`, creating it (mode 0600) on first use."""
+    if path.is_file():
+        stored = path.read_text(encoding="utf-8").strip()
+        if stored:
+            return stored
+    path.parent.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(token + "\n")
+    return token
+
+
+@dataclass(frozen=True)
+class Settings:
+    var_dir: Path
+    database_url: str
+    staff_token: str
+    host: str = "0.0.0.0"
+    port: int = 8000
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = {**read_dotenv(ROOT / ".env"), **(os.environ if environ is None else environ)}
+        var_dir = Path(env.get("ZW_VAR_DIR") or ROOT / "var")
+        var_dir.mkdir(parents=True, exist_ok=True)
+        database_url = env.get("DATABASE_URL") or f"sqlite:///{var_dir / 'platform.db'}"
+        staff_token = env.get("PLATFORM_STAFF_TOKEN") or secret_from_file(var_dir / "staff-token")
+        return cls(
+            var_dir=var_dir,
+            database_url=database_url,
+            staff_token=staff_token,
+            host=env.get("PLATFORM_HOST", "0.0.0.0"),
+            port=int(env.get("PLATFORM_PORT", "8000")),
+        )

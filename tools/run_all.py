@@ -1,0 +1,57 @@
+"""`make run`: start every process of the assistant in the foreground; Ctrl-C stops them all.
+
+Each process gets the same environment; when one exits, the others are stopped too.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+PROCESSES: dict[str, list[str]] = {
+    "platform": [sys.executable, "-m", "backend"],
+}
+
+
+def main() -> int:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    running = {name: subprocess.Popen(cmd, cwd=ROOT, env=env) for name, cmd in PROCESSES.items()}
+    print("started: " + ", ".join(f"{name} (pid {p.pid})" for name, p in running.items()), flush=True)
+    stopping = False
+
+    def stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    exit_code = 0
+    while not stopping:
+        for name, process in running.items():
+            code = process.poll()
+            if code is not None:
+                print(f"{name} exited with code {code}; stopping the others", flush=True)
+                exit_code = code or 1
+                stopping = True
+                break
+        time.sleep(0.3)
+    for process in running.values():
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+    deadline = time.monotonic() + 15
+    for process in running.values():
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+    return exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
