@@ -109,6 +109,8 @@ class RegionDirectory:
 
     def place_name(self, region: Region) -> PlaceName:
         """Full place name as offices use it: the county with its city, or the city alone."""
+        if region.tier == "province" and region.name.endswith("省"):
+            return PlaceName(region.name, f"{region.name_en} Province")
         if region.tier != "county":
             return PlaceName(region.name, region.name_en)
         parent = self.parent(region)
