@@ -43,7 +43,7 @@ def load_catalogue(settings: Settings) -> Catalogue:
 
 
 def create_app(settings: Settings, catalogue: Catalogue, name: str = "zhengwu_platform") -> Sanic:
-    app = Sanic(name)
+    app = Sanic(name, configure_logging=False)
     app.config.FALLBACK_ERROR_FORMAT = "json"
     app.ctx.settings = settings
     app.ctx.catalogue = catalogue

@@ -127,18 +127,7 @@ def sync_catalogue(engine: Engine, regions: Iterable[Region], items: Iterable[Se
 def load_regions(engine: Engine) -> list[Region]:
     with engine.connect() as conn:
         rows = conn.execute(select(regions_table).order_by(regions_table.c.code)).mappings().all()
-    return [
-        Region(
-            code=row["code"],
-            name=row["name"],
-            name_en=row["name_en"],
-            tier=row["tier"],
-            parent_code=row["parent_code"],
-            short=row["short"],
-            aliases=tuple(a for a in row["aliases"].split("|") if a),
-        )
-        for row in rows
-    ]
+    return [Region.from_row(row) for row in rows]
 
 
 def load_items(engine: Engine) -> list[ServiceItem]:

@@ -21,20 +21,9 @@ from typing import Any
 import yaml
 
 from backend.catalogue import sources
-from backend.catalogue.catalogue import Catalogue
 
 HERE = Path(__file__).parent
 LATENCY_ROUNDS = 5
-
-
-def build_catalogue() -> Catalogue:
-    return Catalogue.build(
-        items=sources.read_items(),
-        regions=sources.read_regions(),
-        departments=sources.read_departments(),
-        labels=sources.read_labels(),
-        synonyms=sources.read_synonyms(),
-    )
 
 
 def expected_ids(case: dict[str, Any], local_names: dict[str, str]) -> set[str]:
@@ -47,7 +36,7 @@ def percentile(values: list[float], share: float) -> float:
 
 
 def run(queries_path: Path) -> dict[str, Any]:
-    catalogue = build_catalogue()
+    catalogue = sources.catalogue_from_files()
     cases = yaml.safe_load(queries_path.read_text(encoding="utf-8"))["queries"]
     local_names = {i.content["name"]["zh"]: i.id for i in catalogue.items.values() if i.source == "local"}
     per_lang: dict[str, dict[str, Any]] = {}

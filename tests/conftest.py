@@ -28,13 +28,7 @@ POSTGRES_URL = os.environ.get("POSTGRES_TEST_URL", "postgresql://127.0.0.1/test"
 
 @pytest.fixture(scope="session")
 def catalogue() -> Catalogue:
-    return Catalogue.build(
-        items=sources.read_items(),
-        regions=sources.read_regions(),
-        departments=sources.read_departments(),
-        labels=sources.read_labels(),
-        synonyms=sources.read_synonyms(),
-    )
+    return sources.catalogue_from_files()
 
 
 def fresh_engine(url: str) -> Engine:

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 TIERS = ("province", "city", "county")
 MUNICIPALITIES = frozenset({"110000", "120000", "310000", "500000"})
@@ -32,6 +33,19 @@ class Region:
     parent_code: str | None = None
     short: str = ""
     aliases: tuple[str, ...] = field(default=())
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Region:
+        """From a row of regions.csv or of the regions table (aliases joined by '|')."""
+        return cls(
+            code=row["code"],
+            name=row["name"],
+            name_en=row["name_en"],
+            tier=row["tier"],
+            parent_code=row["parent_code"] or None,
+            short=row["short"],
+            aliases=tuple(alias for alias in row["aliases"].split("|") if alias),
+        )
 
     def as_dict(self) -> dict[str, str | None]:
         return {

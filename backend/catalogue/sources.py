@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from backend.catalogue.catalogue import Catalogue
 from backend.catalogue.guangan import guangan_items
 from backend.catalogue.items import CatalogueError, ServiceItem, national_item
 from backend.catalogue.regions import Region
@@ -22,18 +23,7 @@ def read_yaml(path: Path) -> Any:
 
 def read_regions(data_dir: Path = DATA_DIR) -> list[Region]:
     with (data_dir / "regions" / "regions.csv").open(encoding="utf-8", newline="") as handle:
-        return [
-            Region(
-                code=row["code"],
-                name=row["name"],
-                name_en=row["name_en"],
-                tier=row["tier"],
-                parent_code=row["parent_code"] or None,
-                short=row["short"],
-                aliases=tuple(a for a in row["aliases"].split("|") if a),
-            )
-            for row in csv.DictReader(handle)
-        ]
+        return [Region.from_row(row) for row in csv.DictReader(handle)]
 
 
 def read_departments(data_dir: Path = DATA_DIR) -> dict[str, Any]:
@@ -46,6 +36,17 @@ def read_labels(data_dir: Path = DATA_DIR) -> dict[str, Any]:
 
 def read_synonyms(data_dir: Path = DATA_DIR) -> dict[str, Any]:
     return dict(read_yaml(data_dir / "search" / "synonyms.yml"))
+
+
+def catalogue_from_files(data_dir: Path = DATA_DIR) -> Catalogue:
+    """The catalogue straight from the data files, without a database (tests, benchmarks)."""
+    return Catalogue.build(
+        items=read_items(data_dir),
+        regions=read_regions(data_dir),
+        departments=read_departments(data_dir),
+        labels=read_labels(data_dir),
+        synonyms=read_synonyms(data_dir),
+    )
 
 
 def read_items(data_dir: Path = DATA_DIR) -> list[ServiceItem]:
