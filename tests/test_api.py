@@ -82,7 +82,7 @@ def test_regions_lists_provinces_and_children(platform: RunningPlatform) -> None
     [
         ("/api/v1/services", {}, 400, "missing_q"),
         ("/api/v1/services", {"q": "   "}, 400, "missing_q"),
-        ("/api/v1/services", {"q": "面馆" * 5000}, 400, "q_too_long"),
+        ("/api/v1/services", {"q": "面馆" * 150}, 400, "q_too_long"),
         ("/api/v1/services", {"q": "面馆", "region": "999999"}, 400, "unknown_region"),
         ("/api/v1/services", {"q": "面馆", "region": "Atlantis"}, 400, "unknown_region"),
         ("/api/v1/services", {"q": "面馆", "lang": "fr"}, 400, "invalid_lang"),

@@ -40,9 +40,12 @@ class Catalogue:
         )
 
     def find_region(self, text: str) -> Region | None:
-        """A region by code, name, alias, pinyin or English name; the most prominent if several."""
+        """A region by code, name, alias, pinyin or English name; the most prominent if several.
+
+        Failing an exact match, a place named within the text ('Wuhou, Chengdu').
+        """
         found = self.regions.lookup(text)
-        return found[0] if found else None
+        return found[0] if found else self.regions.find_in_text(text)
 
     def find_services(self, query: str, region: Region | None = None, limit: int = 10) -> list[ScoredItem]:
         return self.search.find(query, region.code if region else None, limit)
