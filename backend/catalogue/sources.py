@@ -35,7 +35,16 @@ def read_labels(data_dir: Path = DATA_DIR) -> dict[str, Any]:
 
 
 def read_synonyms(data_dir: Path = DATA_DIR) -> dict[str, Any]:
-    return dict(read_yaml(data_dir / "search" / "synonyms.yml"))
+    """synonyms.yml, with the colloquial phrasings of phrasings/*.yml under `phrasings`."""
+    synonyms = dict(read_yaml(data_dir / "search" / "synonyms.yml"))
+    phrasings: dict[str, dict[str, list[str]]] = {}
+    for path in sorted((data_dir / "search" / "phrasings").glob("*.yml")):
+        for item_id, by_lang in (read_yaml(path) or {}).items():
+            merged = phrasings.setdefault(item_id, {"zh": [], "en": []})
+            for lang in ("zh", "en"):
+                merged[lang].extend(str(phrase) for phrase in by_lang.get(lang, []))
+    synonyms["phrasings"] = phrasings
+    return synonyms
 
 
 def catalogue_from_files(data_dir: Path = DATA_DIR) -> Catalogue:

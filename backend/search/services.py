@@ -15,6 +15,7 @@ from backend.search.text import Analyzer, Bag
 # (keywords) almost as much; the summary and the department only hint.
 NAME_WEIGHT = 3.0
 KEYWORD_WEIGHT = 2.0
+PHRASING_WEIGHT = 1.0
 GROUP_WEIGHT = 1.0
 SUMMARY_WEIGHT = 0.5
 DEPARTMENT_WEIGHT = 0.4
@@ -37,6 +38,7 @@ class ServiceSearch:
         department_labels: Mapping[str, Mapping[str, str]],
     ) -> None:
         self._items = {item.id: item for item in items}
+        self._phrasings: Mapping[str, Mapping[str, list[str]]] = synonyms.get("phrasings", {})
         keywords = [word for item in self._items.values() for word in item.content.get("keywords", {}).get("zh", [])]
         self.analyzer = Analyzer(synonyms, extra_words=keywords)
         self._index = BM25Index((item.id, self._bag(item, department_labels)) for item in self._items.values())
@@ -54,6 +56,8 @@ class ServiceSearch:
             add(content["name"].get(lang), NAME_WEIGHT)
             for phrase in content.get("keywords", {}).get(lang, []):
                 add(phrase, KEYWORD_WEIGHT)
+            for phrase in self._phrasings.get(item.id, {}).get(lang, []):
+                add(phrase, PHRASING_WEIGHT)
             add((content.get("summary") or {}).get(lang), SUMMARY_WEIGHT)
             label = department_labels.get(item.department, content.get("office", {}))
             add(label.get(lang), DEPARTMENT_WEIGHT)
