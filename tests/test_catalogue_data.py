@@ -57,6 +57,8 @@ def test_all_real_guangan_items_are_imported_for_their_district(catalogue: Catal
     assert {item.region_code for item in local} == {"511602"}
     assert all(item.content["item_code"] and item.content["url"].startswith("http") for item in local)
     assert all(item.content["office"]["zh"] and item.content["office"]["en"] for item in local)
+    untranslated = [i.id for i in local if any("\u4e00" <= ch <= "\u9fff" for ch in i.content["name"]["en"])]
+    assert untranslated == []
 
 
 def test_every_department_key_has_an_office_at_every_tier(catalogue: Catalogue) -> None:

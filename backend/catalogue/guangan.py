@@ -11,8 +11,16 @@ from backend.catalogue.items import ServiceItem
 GUANGAN_DISTRICT = "511602"
 
 
-def guangan_items(groups: list[Mapping[str, Any]], offices: Mapping[str, Mapping[str, str]]) -> Iterator[ServiceItem]:
-    """One item per published sub-item; its id is the portal's implementation code."""
+def guangan_items(
+    groups: list[Mapping[str, Any]],
+    offices: Mapping[str, Mapping[str, str]],
+    names_en: Mapping[str, str],
+) -> Iterator[ServiceItem]:
+    """One item per published sub-item; its id is the portal's implementation code.
+
+    `names_en` gives the English name by item code; an item without one shows its
+    Chinese name in English answers too.
+    """
     for group in groups:
         office = offices[group["department"]]
         for main in group["items"]:
@@ -26,7 +34,7 @@ def guangan_items(groups: list[Mapping[str, Any]], offices: Mapping[str, Mapping
                     department=group["department"],
                     region_code=GUANGAN_DISTRICT,
                     content={
-                        "name": {"zh": sub["name"].strip()},
+                        "name": {"zh": sub["name"].strip(), "en": names_en.get(item_code) or sub["name"].strip()},
                         "office": dict(office),
                         "department_short": group["department"],
                         "group": None if main["main_item"] == "未分类" else main["main_item"],

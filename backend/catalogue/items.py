@@ -136,7 +136,8 @@ def _localize_local(item: ServiceItem, lang: str, labels: Mapping[str, Any]) -> 
     return {
         "id": item.id,
         "source": item.source,
-        "name": c["name"]["zh"],
+        "name": c["name"][lang],
+        "name_zh": c["name"]["zh"],
         "tier": item.tier,
         "tier_label": labels["tiers"][item.tier][lang],
         "department": c["office"][lang],

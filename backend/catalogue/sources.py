@@ -68,7 +68,10 @@ def read_items(data_dir: Path = DATA_DIR) -> list[ServiceItem]:
     ]
     guangan_dir = data_dir / "catalogue" / "guangan"
     groups = json.loads((guangan_dir / "items.json").read_text(encoding="utf-8"))
-    items.extend(guangan_items(groups, read_yaml(guangan_dir / "departments.yml")))
+    names_en: dict[str, str] = {}
+    for path in sorted((guangan_dir / "names_en").glob("*.yml")):
+        names_en.update(read_yaml(path) or {})
+    items.extend(guangan_items(groups, read_yaml(guangan_dir / "departments.yml"), names_en))
     seen: set[str] = set()
     for item in items:
         if item.id in seen:

@@ -53,7 +53,8 @@ class ServiceSearch:
                     bag[token] += count * weight
 
         for lang in LANGS:
-            add(content["name"].get(lang), NAME_WEIGHT)
+            if lang == "zh" or content["name"].get(lang) != content["name"].get("zh"):
+                add(content["name"].get(lang), NAME_WEIGHT)
             for phrase in content.get("keywords", {}).get(lang, []):
                 add(phrase, KEYWORD_WEIGHT)
             for phrase in self._phrasings.get(item.id, {}).get(lang, []):

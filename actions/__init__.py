@@ -1,0 +1,1 @@
+"""What the action server runs: one module per business concern (issue 3 onwards)."""

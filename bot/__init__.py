@@ -1,0 +1,1 @@
+"""What the Rasa server loads: channels, NLU components and stores (issue 3 onwards)."""
