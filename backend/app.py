@@ -28,6 +28,7 @@ def load_catalogue(settings: Settings) -> Catalogue:
     catalogue = Catalogue.build(
         items=load_items(engine),
         regions=load_regions(engine),
+        not_places=sources.read_not_places(),
         departments=sources.read_departments(),
         labels=sources.read_labels(),
         synonyms=sources.read_synonyms(),

@@ -105,6 +105,13 @@ def test_text_without_a_place_names_no_region(catalogue: Catalogue, text: str) -
     assert catalogue.regions.find_in_text(text) is None
 
 
+def test_words_listed_as_not_places_are_not_read_as_places(catalogue: Catalogue) -> None:
+    assert catalogue.regions.find_in_text("how to move my hukou") is None
+    beijing = catalogue.regions.find_in_text("transfer my hukou to Beijing")
+    assert beijing is not None and beijing.code == "110000"
+    assert catalogue.find_region("hukou") is not None and catalogue.find_region("hukou").code == "360429"  # type: ignore[union-attr]
+
+
 def test_municipality_and_province_administered_counties_act_as_cities(catalogue: Catalogue) -> None:
     haidian = catalogue.regions.get("110108")
     jiyuan = catalogue.regions.get("419001")

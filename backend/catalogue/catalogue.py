@@ -25,6 +25,7 @@ class Catalogue:
         cls,
         items: Iterable[ServiceItem],
         regions: Iterable[Region],
+        not_places: Iterable[str],
         departments: Mapping[str, Any],
         labels: Mapping[str, Any],
         synonyms: Mapping[str, Any],
@@ -33,7 +34,7 @@ class Catalogue:
         known = load_departments(departments)
         return cls(
             items={item.id: item for item in items},
-            regions=RegionDirectory(regions),
+            regions=RegionDirectory(regions, not_places),
             departments=known,
             labels=labels,
             search=ServiceSearch(items, synonyms, {key: d.label for key, d in known.items()}),
@@ -48,7 +49,9 @@ class Catalogue:
         return found[0] if found else self.regions.find_in_text(text)
 
     def find_services(self, query: str, region: Region | None = None, limit: int = 10) -> list[ScoredItem]:
-        return self.search.find(query, region.code if region else None, limit)
+        """Items for `query`; a place named in the question counts when no region is given."""
+        where = region or self.regions.find_in_text(query)
+        return self.search.find(query, where.code if where else None, limit)
 
     def service_view(self, item: ServiceItem, lang: str, region: Region | None) -> dict[str, Any]:
         """The item in one language, with the office that handles it in `region`."""

@@ -66,7 +66,8 @@ class PlaceName:
 
 
 class RegionDirectory:
-    def __init__(self, regions: Iterable[Region]) -> None:
+    def __init__(self, regions: Iterable[Region], not_places: Iterable[str] = ()) -> None:
+        self._not_places = frozenset(normalize_place(word) for word in not_places)
         self._by_code: dict[str, Region] = {}
         self._children: dict[str, list[Region]] = {}
         self._keys: dict[str, list[Region]] = {}
@@ -177,7 +178,7 @@ class RegionDirectory:
         for start in range(len(units)):
             for end in range(min(len(units), start + _MAX_UNITS), start, -1):
                 key = normalize_place("".join(units[start:end]))
-                if key in self._keys:
+                if key in self._keys and key not in self._not_places:
                     matches.append((len(key), self._keys[key]))
                     break
         best: tuple[int, int, Region] | None = None
@@ -197,6 +198,15 @@ class RegionDirectory:
 
 _UNITS = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[\u3400-\u9fff]")
 _MAX_UNITS = 14
+
+
+def contains(outer_code: str, inner_code: str) -> bool:
+    """Whether division `outer_code` contains `inner_code` (by the MCA code's structure)."""
+    if outer_code.endswith("0000"):
+        return inner_code[:2] == outer_code[:2]
+    if outer_code.endswith("00"):
+        return inner_code[:4] == outer_code[:4]
+    return inner_code == outer_code
 
 
 def _prominence(region: Region) -> tuple[int, str]:

@@ -26,6 +26,10 @@ def read_regions(data_dir: Path = DATA_DIR) -> list[Region]:
         return [Region.from_row(row) for row in csv.DictReader(handle)]
 
 
+def read_not_places(data_dir: Path = DATA_DIR) -> list[str]:
+    return [str(word) for word in read_yaml(data_dir / "regions" / "not_places.yml") or []]
+
+
 def read_departments(data_dir: Path = DATA_DIR) -> dict[str, Any]:
     return dict(read_yaml(data_dir / "catalogue" / "departments.yml"))
 
@@ -52,6 +56,7 @@ def catalogue_from_files(data_dir: Path = DATA_DIR) -> Catalogue:
     return Catalogue.build(
         items=read_items(data_dir),
         regions=read_regions(data_dir),
+        not_places=read_not_places(data_dir),
         departments=read_departments(data_dir),
         labels=read_labels(data_dir),
         synonyms=read_synonyms(data_dir),

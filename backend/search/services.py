@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from backend.catalogue.items import LANGS, ServiceItem
+from backend.catalogue.regions import contains
 from backend.search.index import BM25Index, Hit
 from backend.search.text import Analyzer, Bag
 
@@ -22,6 +23,9 @@ DEPARTMENT_WEIGHT = 0.4
 # A local item without a region competes with the nationwide catalogue at a discount:
 # the nationwide item applies to the asker wherever they are.
 LOCAL_ITEM_PRIOR = 0.8
+# Local catalogues publish one item per action (新办, 注销, 补发 …): a local item named for
+# an action the question does not ask for answers it less well.
+UNASKED_ACTION_PRIOR = 0.7
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,10 @@ class ServiceSearch:
         self._phrasings: Mapping[str, Mapping[str, list[str]]] = synonyms.get("phrasings", {})
         keywords = [word for item in self._items.values() for word in item.content.get("keywords", {}).get("zh", [])]
         self.analyzer = Analyzer(synonyms, extra_words=keywords)
+        self._name_actions = {
+            item.id: self.analyzer.actions(" ".join(map(str, item.content["name"].values())))
+            for item in self._items.values()
+        }
         self._index = BM25Index((item.id, self._bag(item, department_labels)) for item in self._items.values())
 
     def _bag(self, item: ServiceItem, department_labels: Mapping[str, Mapping[str, str]]) -> Bag:
@@ -66,15 +74,20 @@ class ServiceSearch:
         return dict(bag)
 
     def find(self, query: str, region_code: str | None = None, limit: int = 10) -> list[ScoredItem]:
-        """Items for `query`; with a region, local items of other regions are left out."""
+        """Items for `query`; with a region, local items of regions outside it are left out."""
+
+        asked = self.analyzer.actions(query)
 
         def prior(item_id: str) -> float:
             item = self._items[item_id]
             if item.region_code is None:
                 return 1.0
-            if region_code is None:
-                return LOCAL_ITEM_PRIOR
-            return 1.0 if item.region_code == region_code else 0.0
+            factor = UNASKED_ACTION_PRIOR if self._name_actions[item_id] - asked else 1.0
+            if item.region_code == region_code:
+                return factor
+            if region_code is None or contains(region_code, item.region_code):
+                return factor * LOCAL_ITEM_PRIOR
+            return 0.0
 
         hits: list[Hit] = self._index.search(self.analyzer.analyze(query), limit, prior)
         return [ScoredItem(self._items[hit.doc_id], round(hit.score, 4)) for hit in hits]

@@ -75,10 +75,20 @@ class Analyzer:
                 cjk_words.update(p for p in phrases if _HAS_CJK.search(p))
                 pattern = "|".join(_phrase_pattern(p) for p in phrases)
                 self._groups.append((f"syn:{lang}{index}", re.compile(pattern)))
+        self._actions: list[tuple[str, re.Pattern[str]]] = []
+        for action, by_lang in synonyms.get("actions", {}).items():
+            phrases = sorted({normalize(p) for lang in ("zh", "en") for p in by_lang.get(lang, [])})
+            cjk_words.update(p for p in phrases if _HAS_CJK.search(p))
+            self._actions.append((action, re.compile("|".join(_phrase_pattern(p) for p in phrases))))
         for word in cjk_words:
             if 1 < len(word) <= 8 and " " not in word:
                 self._segmenter.add_word(word, freq=2000)
         self._segmenter.initialize()
+
+    def actions(self, text: str) -> frozenset[str]:
+        """What the text asks to have done (the `actions` of synonyms.yml)."""
+        text = normalize(text)
+        return frozenset(action for action, pattern in self._actions if pattern.search(text))
 
     def analyze(self, text: str) -> Bag:
         text = normalize(text)
