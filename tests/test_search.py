@@ -9,7 +9,7 @@ import yaml
 
 from backend.catalogue.catalogue import Catalogue
 
-DEV_SET = Path(__file__).parent / "data" / "search_dev.yml"
+DEV_DIR = Path(__file__).parent / "data"
 
 
 def top(catalogue: Catalogue, query: str, region: str | None = None, limit: int = 3) -> list[str]:
@@ -18,18 +18,26 @@ def top(catalogue: Catalogue, query: str, region: str | None = None, limit: int 
 
 
 @pytest.mark.parametrize(
-    ("query", "expected"),
+    ("query", "region", "expected"),
     [
-        ("我想开个面馆", "food-business-licence"),
-        ("how do I renew my driver's license", "driving-licence-renewal"),
-        ("孩子上户口", "birth-registration"),
-        ("lost my ID card", "resident-id-card"),
-        ("公积金怎么取出来", "housing-fund-withdrawal"),
-        ("I want to register a trademark", "trademark-registration"),
+        ("我想开个面馆", None, "food-business-licence"),
+        ("how do I renew my driver's license", None, "driving-licence-renewal"),
+        ("孩子上户口", None, "birth-registration"),
+        ("lost my ID card", "510107", "resident-id-card"),
+        ("公积金怎么取出来", None, "housing-fund-withdrawal"),
+        ("I want to register a trademark", None, "trademark-registration"),
     ],
 )
-def test_colloquial_questions_find_the_item(catalogue: Catalogue, query: str, expected: str) -> None:
-    assert top(catalogue, query, limit=1) == [expected]
+def test_colloquial_questions_find_the_item(
+    catalogue: Catalogue, query: str, region: str | None, expected: str
+) -> None:
+    assert top(catalogue, query, region=region, limit=1) == [expected]
+
+
+def test_local_procedures_answer_in_their_own_district(catalogue: Catalogue) -> None:
+    found = catalogue.find_services("lost my ID card", catalogue.regions.get("511602"), limit=3)
+    assert {"resident-id-card"} & {hit.item.id for hit in found}
+    assert any(hit.item.source == "local" and "lost ID card" in hit.item.name("en") for hit in found)
 
 
 def test_local_items_only_show_for_their_own_district(catalogue: Catalogue) -> None:
@@ -52,12 +60,13 @@ def test_odd_queries_answer_without_error(catalogue: Catalogue, query: str) -> N
     assert isinstance(catalogue.find_services(query, limit=5), list)
 
 
-def test_development_set_accuracy(catalogue: Catalogue) -> None:
+@pytest.mark.parametrize(("name", "floor"), [("search_dev.yml", 0.9), ("search_dev_local.yml", 0.7)])
+def test_development_set_accuracy(catalogue: Catalogue, name: str, floor: float) -> None:
     """A regression guard on the development queries: most rank their item first.
 
     The acceptance figures come from bench/search.py on the held-out set, not from here.
     """
-    queries = yaml.safe_load(DEV_SET.read_text(encoding="utf-8"))["queries"]
+    queries = yaml.safe_load((DEV_DIR / name).read_text(encoding="utf-8"))["queries"]
     names = {item.content["name"]["zh"]: item.id for item in catalogue.items.values() if item.source == "local"}
     misses = []
     for case in queries:
@@ -66,4 +75,4 @@ def test_development_set_accuracy(catalogue: Catalogue) -> None:
         if not got or got[0] not in expected:
             misses.append((case["q"], sorted(expected), got))
     accuracy = 1 - len(misses) / len(queries)
-    assert accuracy >= 0.85, f"top-1 {accuracy:.1%}; misses: {misses}"
+    assert accuracy >= floor, f"top-1 {accuracy:.1%}; misses: {misses}"

@@ -20,9 +20,6 @@ PHRASING_WEIGHT = 1.0
 GROUP_WEIGHT = 1.0
 SUMMARY_WEIGHT = 0.5
 DEPARTMENT_WEIGHT = 0.4
-# A local item without a region competes with the nationwide catalogue at a discount:
-# the nationwide item applies to the asker wherever they are.
-LOCAL_ITEM_PRIOR = 0.8
 # Local catalogues publish one item per action (新办, 注销, 补发 …): a local item named for
 # an action the question does not ask for answers it less well.
 UNASKED_ACTION_PRIOR = 0.7
@@ -83,10 +80,8 @@ class ServiceSearch:
             if item.region_code is None:
                 return 1.0
             factor = UNASKED_ACTION_PRIOR if self._name_actions[item_id] - asked else 1.0
-            if item.region_code == region_code:
-                return factor
             if region_code is None or contains(region_code, item.region_code):
-                return factor * LOCAL_ITEM_PRIOR
+                return factor
             return 0.0
 
         hits: list[Hit] = self._index.search(self.analyzer.analyze(query), limit, prior)
