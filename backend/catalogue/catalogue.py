@@ -49,9 +49,7 @@ class Catalogue:
         return found[0] if found else self.regions.find_in_text(text)
 
     def find_services(self, query: str, region: Region | None = None, limit: int = 10) -> list[ScoredItem]:
-        """Items for `query`; a place named in the question counts when no region is given."""
-        where = region or self.regions.find_in_text(query)
-        return self.search.find(query, where.code if where else None, limit)
+        return self.search.find(query, region.code if region else None, limit)
 
     def service_view(self, item: ServiceItem, lang: str, region: Region | None) -> dict[str, Any]:
         """The item in one language, with the office that handles it in `region`."""
