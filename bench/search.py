@@ -1,6 +1,6 @@
 """Search benchmark: accuracy on the held-out query set, and latency over the full catalogue.
 
-    make bench            (or: .venv/bin/python -m bench.search [--queries FILE])
+    make bench            (or: .venv/bin/python -m bench.search [--queries FILE] [--url URL])
 
 Prints top-1/top-3 accuracy per language and p50/p95 latency, and writes them to
 bench/results/search.json. The held-out queries (bench/queries/heldout.yml) were written
@@ -83,12 +83,34 @@ def run(queries_path: Path) -> dict[str, Any]:
     }
 
 
+def http_latency(url: str, cases: list[dict[str, Any]]) -> dict[str, float]:
+    """Latency of GET /api/v1/services on a running platform, one request at a time."""
+    import requests
+
+    timings: list[float] = []
+    with requests.Session() as session:
+        for case in cases:
+            started = time.perf_counter()
+            answer = session.get(f"{url}/api/v1/services", params={"q": case["q"], "region": "510107"}, timeout=10)
+            answer.raise_for_status()
+            timings.append((time.perf_counter() - started) * 1000)
+    return {
+        "requests": len(timings),
+        "p50": round(statistics.median(timings), 3),
+        "p95": round(percentile(timings, 0.95), 3),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--queries", type=Path, default=HERE / "queries" / "heldout.yml")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "search.json")
+    parser.add_argument("--url", help="also time GET /api/v1/services on this running platform")
     args = parser.parse_args()
     result = run(args.queries.resolve())
+    if args.url:
+        cases = yaml.safe_load(args.queries.read_text(encoding="utf-8"))["queries"]
+        result["http_latency_ms"] = http_latency(args.url.rstrip("/"), cases)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     print(f"catalogue: {result['catalogue_items']} items; queries: {args.queries}")
@@ -96,6 +118,9 @@ def main() -> None:
         print(f"  {lang}: {acc['queries']} queries  top-1 {acc['top1']:.1%}  top-3 {acc['top3']:.1%}")
     lat = result["latency_ms"]
     print(f"  latency over {lat['searches']} searches: p50 {lat['p50']} ms  p95 {lat['p95']} ms  max {lat['max']} ms")
+    if "http_latency_ms" in result:
+        http = result["http_latency_ms"]
+        print(f"  over HTTP, {http['requests']} requests: p50 {http['p50']} ms  p95 {http['p95']} ms")
     print(f"  misses: {len(result['misses'])} (listed in {args.out})")
 
 
