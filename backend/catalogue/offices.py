@@ -12,8 +12,6 @@ from typing import Any
 
 from backend.catalogue.regions import MUNICIPALITIES, OUTSIDE_MAINLAND, Region, RegionDirectory
 
-ITEM_TIERS = ("national", "provincial", "city", "county")
-
 
 @dataclass(frozen=True)
 class Department:
