@@ -32,6 +32,7 @@ def load_catalogue(settings: Settings) -> Catalogue:
         departments=sources.read_departments(),
         labels=sources.read_labels(),
         synonyms=sources.read_synonyms(),
+        phrasings=sources.read_phrasings(),
     )
     log.info(
         "catalogue ready: %d items, %d regions (%d rows written) in %.1fs",

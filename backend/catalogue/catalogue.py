@@ -29,6 +29,7 @@ class Catalogue:
         departments: Mapping[str, Any],
         labels: Mapping[str, Any],
         synonyms: Mapping[str, Any],
+        phrasings: Mapping[str, Mapping[str, list[str]]],
     ) -> Catalogue:
         items = list(items)
         known = load_departments(departments)
@@ -37,7 +38,7 @@ class Catalogue:
             regions=RegionDirectory(regions, not_places),
             departments=known,
             labels=labels,
-            search=ServiceSearch(items, synonyms, {key: d.label for key, d in known.items()}),
+            search=ServiceSearch(items, synonyms, phrasings, {key: d.label for key, d in known.items()}),
         )
 
     def find_region(self, text: str) -> Region | None:

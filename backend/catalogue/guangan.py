@@ -19,7 +19,7 @@ def guangan_items(
     """One item per published sub-item; its id is the portal's implementation code.
 
     `names_en` gives the English name by item code; an item without one shows its
-    Chinese name in English answers too.
+    Chinese name in English answers too (see items.localize).
     """
     for group in groups:
         office = offices[group["department"]]
@@ -34,7 +34,10 @@ def guangan_items(
                     department=group["department"],
                     region_code=GUANGAN_DISTRICT,
                     content={
-                        "name": {"zh": sub["name"].strip(), "en": names_en.get(item_code) or sub["name"].strip()},
+                        "name": {
+                            "zh": sub["name"].strip(),
+                            **({"en": names_en[item_code]} if item_code in names_en else {}),
+                        },
                         "office": dict(office),
                         "department_short": group["department"],
                         "group": None if main["main_item"] == "未分类" else main["main_item"],
@@ -43,3 +46,7 @@ def guangan_items(
                         "url": sub["link"],
                     },
                 )
+
+
+def _english(names_en: Mapping[str, str], item_code: str) -> dict[str, str]:
+    return {"en": names_en[item_code]} if item_code in names_en else {}

@@ -136,7 +136,7 @@ def _localize_local(item: ServiceItem, lang: str, labels: Mapping[str, Any]) -> 
     return {
         "id": item.id,
         "source": item.source,
-        "name": c["name"][lang],
+        "name": c["name"].get(lang) or c["name"]["zh"],
         "name_zh": c["name"]["zh"],
         "tier": item.tier,
         "tier_label": labels["tiers"][item.tier][lang],

@@ -39,16 +39,18 @@ def read_labels(data_dir: Path = DATA_DIR) -> dict[str, Any]:
 
 
 def read_synonyms(data_dir: Path = DATA_DIR) -> dict[str, Any]:
-    """synonyms.yml, with the colloquial phrasings of phrasings/*.yml under `phrasings`."""
-    synonyms = dict(read_yaml(data_dir / "search" / "synonyms.yml"))
+    return dict(read_yaml(data_dir / "search" / "synonyms.yml"))
+
+
+def read_phrasings(data_dir: Path = DATA_DIR) -> dict[str, dict[str, list[str]]]:
+    """Colloquial phrasings by item id, merged from search/phrasings/*.yml."""
     phrasings: dict[str, dict[str, list[str]]] = {}
     for path in sorted((data_dir / "search" / "phrasings").glob("*.yml")):
         for item_id, by_lang in (read_yaml(path) or {}).items():
             merged = phrasings.setdefault(item_id, {"zh": [], "en": []})
             for lang in ("zh", "en"):
                 merged[lang].extend(str(phrase) for phrase in by_lang.get(lang, []))
-    synonyms["phrasings"] = phrasings
-    return synonyms
+    return phrasings
 
 
 def catalogue_from_files(data_dir: Path = DATA_DIR) -> Catalogue:
@@ -60,6 +62,7 @@ def catalogue_from_files(data_dir: Path = DATA_DIR) -> Catalogue:
         departments=read_departments(data_dir),
         labels=read_labels(data_dir),
         synonyms=read_synonyms(data_dir),
+        phrasings=read_phrasings(data_dir),
     )
 
 

@@ -36,10 +36,11 @@ class ServiceSearch:
         self,
         items: Iterable[ServiceItem],
         synonyms: Mapping[str, Any],
+        phrasings: Mapping[str, Mapping[str, list[str]]],
         department_labels: Mapping[str, Mapping[str, str]],
     ) -> None:
         self._items = {item.id: item for item in items}
-        self._phrasings: Mapping[str, Mapping[str, list[str]]] = synonyms.get("phrasings", {})
+        self._phrasings = phrasings
         keywords = [word for item in self._items.values() for word in item.content.get("keywords", {}).get("zh", [])]
         self.analyzer = Analyzer(synonyms, extra_words=keywords)
         self._name_actions = {
@@ -58,8 +59,7 @@ class ServiceSearch:
                     bag[token] += count * weight
 
         for lang in LANGS:
-            if lang == "zh" or content["name"].get(lang) != content["name"].get("zh"):
-                add(content["name"].get(lang), NAME_WEIGHT)
+            add(content["name"].get(lang), NAME_WEIGHT)
             for phrase in content.get("keywords", {}).get(lang, []):
                 add(phrase, KEYWORD_WEIGHT)
             for phrase in self._phrasings.get(item.id, {}).get(lang, []):
