@@ -4,13 +4,20 @@ PY := $(VENV)/bin/python
 export RASA_TELEMETRY_ENABLED := false
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup run platform test lint typecheck unit bench regions lock clean
+.PHONY: setup model run shell platform test lint typecheck validate conversations unit bench regions lock clean
 
 setup:
 	@tools/bootstrap.sh
 
+model: setup
+	$(PY) -m tools.train
+
 run: setup
 	$(PY) -m tools.run_all
+
+# Talk to the assistant in this terminal while `make run` serves the platform and actions.
+shell: model
+	$(PY) -m rasa shell --model $$($(PY) -m tools.train --path) --endpoints endpoints.yml --port 5006
 
 platform: setup
 	$(PY) -m backend
@@ -22,10 +29,17 @@ lint: setup
 typecheck: setup
 	$(VENV)/bin/mypy
 
-unit: setup
+validate: model
+	$(PY) -m rasa data validate
+
+conversations: model
+	$(PY) -m rasa test core --model $$($(PY) -m tools.train --path) --stories tests/conversations \
+		--fail-on-prediction-errors --out var/conversation-results
+
+unit: model
 	$(PY) -m pytest -q
 
-test: lint typecheck unit
+test: lint typecheck validate conversations unit
 
 bench: setup
 	$(PY) -m bench.search

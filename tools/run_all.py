@@ -1,6 +1,7 @@
 """`make run`: start every process of the assistant in the foreground; Ctrl-C stops them all.
 
-Each process gets the same environment; when one exits, the others are stopped too.
+Trains the model first if none matches the checkout. Each process gets the same
+environment; when one exits, the others are stopped too.
 """
 
 from __future__ import annotations
@@ -12,16 +13,30 @@ import sys
 import time
 from pathlib import Path
 
+from tools.stack import DEFAULT_PORTS, Command, action_server_command, platform_command, rasa_command
+from tools.train import ensure_model
+
 ROOT = Path(__file__).resolve().parent.parent
 
-PROCESSES: dict[str, list[str]] = {
-    "platform": [sys.executable, "-m", "backend"],
-}
+
+def commands() -> list[Command]:
+    platform_port = int(os.environ.get("PLATFORM_PORT", DEFAULT_PORTS["platform"]))
+    platform_url = os.environ.get("PLATFORM_URL", f"http://localhost:{platform_port}")
+    return [
+        platform_command(platform_port),
+        action_server_command(DEFAULT_PORTS["actions"], platform_url),
+        rasa_command(DEFAULT_PORTS["rasa"], ensure_model(), ROOT / "endpoints.yml"),
+    ]
 
 
 def main() -> int:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    running = {name: subprocess.Popen(cmd, cwd=ROOT, env=env) for name, cmd in PROCESSES.items()}
+    (ROOT / "var").mkdir(exist_ok=True)
+    running = {
+        command.name: subprocess.Popen(
+            command.argv, cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1", **command.env}
+        )
+        for command in commands()
+    }
     print("started: " + ", ".join(f"{name} (pid {p.pid})" for name, p in running.items()), flush=True)
     stopping = False
 

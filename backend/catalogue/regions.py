@@ -165,35 +165,66 @@ class RegionDirectory:
         ordered = sorted(found.values(), key=lambda pair: (pair[0], *_prominence(pair[1])))
         return [region for _, region in ordered[:limit]]
 
+    def names(self) -> Iterator[tuple[str, Region]]:
+        """Every name a region goes by (name, short name, English, aliases), not-places left out."""
+        for region in self._by_code.values():
+            for name in dict.fromkeys((region.name, region.short, region.name_en, *region.aliases)):
+                if name and normalize_place(name) not in self._not_places:
+                    yield name, region
+
     def find_in_text(self, text: str) -> Region | None:
         """The most specific region named in free text ('在成都武侯区开个面馆' -> 武侯区).
 
         Text is read as units (a Chinese character or a Latin word) so that Latin names
-        match whole words only. A place backed by another name in the text ('Wuhou,
-        Chengdu': Chengdu is Wuhou's city) beats one standing alone; then longer
-        names win; a name shared by several places goes to the most prominent.
+        match whole words only; at each unit the longest name wins.
         """
         units = _UNITS.findall(unicodedata.normalize("NFKC", text).lower())
-        matches: list[tuple[int, list[Region]]] = []
+        mentions: list[Mention] = []
         for start in range(len(units)):
             for end in range(min(len(units), start + _MAX_UNITS), start, -1):
                 key = normalize_place("".join(units[start:end]))
                 if key in self._keys and key not in self._not_places:
-                    matches.append((len(key), self._keys[key]))
+                    mentions.append(Mention(start, end, len(key), tuple(self._keys[key])))
                     break
-        best: tuple[int, int, Region] | None = None
-        for length, regions in matches:
-            for region in regions:
+        chosen = self.choose(mentions)
+        return chosen[0] if chosen else None
+
+    def choose(self, mentions: Iterable[Mention]) -> tuple[Region, Mention] | None:
+        """The region the mentions of a text most likely mean, and the mention naming it.
+
+        A place backed by another name in the text ('Wuhou, Chengdu': Chengdu is Wuhou's
+        city) beats one standing alone (a name never backs itself: 'Chengde, Hebei' is the
+        city, not Chengde County); then longer names win; a name shared by several
+        places goes to the most prominent.
+        """
+        # A name inside a longer one is not a mention of its own (龙江 in 黑龙江).
+        found = list(mentions)
+        mentions = [m for m in found if not any(o.start <= m.start and m.end <= o.end and o != m for o in found)]
+        best: tuple[int, int, Region, Mention] | None = None
+        for mention in mentions:
+            for region in mention.regions:
                 ancestors = {r.code for r in self.lineage(region)[:-1]}
-                support = sum(1 for _, others in matches if any(o.code in ancestors for o in others))
-                score = (support, length)
+                support = sum(
+                    1 for other in mentions if other is not mention and any(o.code in ancestors for o in other.regions)
+                )
+                score = (support, mention.length)
                 if (
                     best is None
                     or score > best[:2]
                     or (score == best[:2] and _prominence(region) < _prominence(best[2]))
                 ):
-                    best = (*score, region)
-        return best[2] if best else None
+                    best = (*score, region, mention)
+        return (best[2], best[3]) if best else None
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A place name found in a text: where (in the finder's units) and which regions bear it."""
+
+    start: int
+    end: int
+    length: int
+    regions: tuple[Region, ...]
 
 
 _UNITS = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[\u3400-\u9fff]")

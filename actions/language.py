@@ -1,0 +1,60 @@
+"""Which language to answer in: the citizen's latest message decides, `metadata.lang` overrides.
+
+`action_detect_language` fills the slot `lang` at every user turn (a custom slot mapping,
+see domain.yml), before any response is chosen, so conditional responses and actions
+alike answer in the language of the message being answered.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+LANGUAGES = ("zh", "en")
+DEFAULT_LANGUAGE = "zh"
+
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_LATIN_WORD = re.compile(r"[A-Za-z\uff21-\uff3a\uff41-\uff5a]{2,}")
+_ASKS_FOR = {
+    "zh": re.compile(r"中文|汉语|普通话|chinese|mandarin", re.IGNORECASE),
+    "en": re.compile(r"英文|英语|english", re.IGNORECASE),
+}
+
+
+def choose_language(text: str, forced: Any = None, intent: str | None = None, current: str | None = None) -> str:
+    """zh or en for a message.
+
+    A message mixing scripts counts Chinese characters against Latin words ('我要办
+    passport' is Chinese, 'how do I get a 居住证' is English); a message with neither
+    (emoji, digits) keeps the current language. Asking for a language switches to it.
+    """
+    if forced in LANGUAGES:
+        return str(forced)
+    if intent == "switch_language":
+        asked = [lang for lang, pattern in _ASKS_FOR.items() if pattern.search(text)]
+        if len(asked) == 1:
+            return asked[0]
+    chinese = len(_CJK.findall(text))
+    latin = len(_LATIN_WORD.findall(text))
+    if chinese == 0 and latin == 0:
+        return current if current in LANGUAGES else DEFAULT_LANGUAGE
+    return "zh" if chinese >= latin else "en"
+
+
+class ActionDetectLanguage(Action):
+    def name(self) -> str:
+        return "action_detect_language"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        message = tracker.latest_message or {}
+        lang = choose_language(
+            message.get("text") or "",
+            (message.get("metadata") or {}).get("lang"),
+            (message.get("intent") or {}).get("name"),
+            tracker.get_slot("lang"),
+        )
+        return [SlotSet("lang", lang)]

@@ -1,0 +1,1 @@
+"""Input channels the Rasa server opens (credentials.yml)."""
