@@ -41,8 +41,9 @@ unit: model
 
 test: lint typecheck validate conversations unit
 
-bench: setup
+bench: model
 	$(PY) -m bench.search
+	$(PY) -m bench.assistant
 
 regions: setup
 	$(PY) tools/build_regions.py ../shared/data/regions

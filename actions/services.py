@@ -113,7 +113,7 @@ class ActionFindService(ServiceAction):
         return "action_find_service"
 
     async def answer(self, conversation: Conversation) -> None:
-        decision = decide(await conversation.search())
+        decision = decide(await conversation.search(), region_known=conversation.region is not None)
         if decision.card is not None:
             conversation.show_card(decision.card, decision.alternatives)
         elif decision.alternatives:
@@ -216,3 +216,21 @@ class ActionClarify(ServiceAction):
             conversation.show_candidates(results[:SHOWN], "utter_did_you_mean")
         else:
             conversation.say("utter_default")
+
+
+class ActionOutOfScope(ServiceAction):
+    """Out of scope, unless the words plainly name a service item after all.
+
+    The classifier's out-of-scope is costly when wrong (a citizen with a real need is
+    turned away), so a message that names an item outright gets its card instead.
+    """
+
+    def name(self) -> str:
+        return "action_out_of_scope"
+
+    async def answer(self, conversation: Conversation) -> None:
+        service = names_an_item(await conversation.search())
+        if service is not None:
+            conversation.show_card(service)
+        else:
+            conversation.say("utter_out_of_scope")

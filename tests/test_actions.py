@@ -330,3 +330,22 @@ def test_actions_do_not_block_the_event_loop_while_the_platform_is_slow(
 def test_longest_queries_are_cut_to_what_the_platform_accepts(use_platform: RunningPlatform) -> None:
     client = PlatformClient(use_platform.url)
     assert isinstance(client.find_services("护照" * 5000), list)
+
+
+def test_out_of_scope_that_names_an_item_gets_its_card(use_platform: RunningPlatform) -> None:
+    messages, _ = _run(services.ActionOutOfScope(), _tracker("passport for my trip", "out_of_scope", {"lang": "en"}))
+    assert _customs(messages)[0]["service"]["id"] == "passport"
+    messages, _ = _run(services.ActionOutOfScope(), _tracker("tell me a joke", "out_of_scope", {"lang": "en"}))
+    assert [m["response"] for m in messages] == ["utter_out_of_scope"]
+
+
+def test_without_a_region_a_close_national_item_takes_the_card_from_a_local_one() -> None:
+    local = {"service": {"id": "guangan-x", "source": "local"}, "score": 40.0}
+    national = {"service": {"id": "resident-id-card", "source": "national"}, "score": 36.0}
+    unknown = decide([local, national], region_known=False)
+    assert unknown.card is not None and unknown.card["id"] == "resident-id-card"
+    assert [found["service"]["id"] for found in unknown.alternatives] == ["resident-id-card", "guangan-x"]
+    known = decide([local, national], region_known=True)
+    assert known.card is not None and known.card["id"] == "guangan-x"
+    far = {"service": {"id": "passport", "source": "national"}, "score": 20.0}
+    assert decide([local, far], region_known=False).card == local["service"]

@@ -60,7 +60,9 @@ def test_odd_queries_answer_without_error(catalogue: Catalogue, query: str) -> N
     assert isinstance(catalogue.find_services(query, limit=5), list)
 
 
-@pytest.mark.parametrize(("name", "floor"), [("search_dev.yml", 0.9), ("search_dev_local.yml", 0.7)])
+@pytest.mark.parametrize(
+    ("name", "floor"), [("search_dev.yml", 0.9), ("search_dev_en.yml", 0.9), ("search_dev_local.yml", 0.7)]
+)
 def test_development_set_accuracy(catalogue: Catalogue, name: str, floor: float) -> None:
     """A regression guard on the development queries: most rank their item first.
 
@@ -76,3 +78,15 @@ def test_development_set_accuracy(catalogue: Catalogue, name: str, floor: float)
             misses.append((case["q"], sorted(expected), got))
     accuracy = 1 - len(misses) / len(queries)
     assert accuracy >= floor, f"top-1 {accuracy:.1%}; misses: {misses}"
+
+
+def test_misspelt_english_words_read_as_the_words_search_knows(catalogue: Catalogue) -> None:
+    speller = catalogue.search.speller
+    assert [speller.correct_word(w) for w in ("pasport", "mariage", "tradmark", "residance")] == [
+        "passport",
+        "marriage",
+        "trademark",
+        "residence",
+    ]
+    assert speller.correct_word("hukou") == "hukou" and speller.correct_word("abc") == "abc"
+    assert catalogue.find_services("pasport application first time")[0].item.id == "passport"

@@ -10,7 +10,8 @@ from typing import Any
 from backend.catalogue.items import LANGS, ServiceItem
 from backend.catalogue.regions import contains
 from backend.search.index import BM25Index, Hit
-from backend.search.text import Analyzer, Bag
+from backend.search.spelling import Speller
+from backend.search.text import Analyzer, Bag, normalize
 
 # How much a field's words count. An item's name says most; how citizens say it
 # (keywords) almost as much; the summary and the department only hint.
@@ -48,6 +49,7 @@ class ServiceSearch:
             for item in self._items.values()
         }
         self._index = BM25Index((item.id, self._bag(item, department_labels)) for item in self._items.values())
+        self.speller = Speller(_english_texts(self._items.values(), synonyms, phrasings))
 
     def _bag(self, item: ServiceItem, department_labels: Mapping[str, Mapping[str, str]]) -> Bag:
         content = item.content
@@ -73,6 +75,7 @@ class ServiceSearch:
     def find(self, query: str, region_code: str | None = None, limit: int = 10) -> list[ScoredItem]:
         """Items for `query`; with a region, local items of regions outside it are left out."""
 
+        query = self.speller.correct(normalize(query))
         asked = self.analyzer.actions(query)
 
         def prior(item_id: str) -> float:
@@ -86,3 +89,20 @@ class ServiceSearch:
 
         hits: list[Hit] = self._index.search(self.analyzer.analyze(query), limit, prior)
         return [ScoredItem(self._items[hit.doc_id], round(hit.score, 4)) for hit in hits]
+
+
+def _english_texts(
+    items: Iterable[ServiceItem], synonyms: Mapping[str, Any], phrasings: Mapping[str, Mapping[str, list[str]]]
+) -> Iterable[str]:
+    """Every English text search knows: the words a misspelt query word may have meant."""
+    for item in items:
+        content = item.content
+        yield content["name"].get("en") or ""
+        yield from content.get("keywords", {}).get("en", [])
+        yield (content.get("summary") or {}).get("en") or ""
+    for by_lang in phrasings.values():
+        yield from by_lang.get("en", [])
+    for group in synonyms.get("en", []):
+        yield from group
+    for by_lang in synonyms.get("actions", {}).values():
+        yield from by_lang.get("en", [])
