@@ -87,7 +87,8 @@ def test_responses_the_actions_use_are_in_the_domain(domain: dict) -> None:
 def test_every_custom_action_of_the_domain_is_implemented(domain: dict) -> None:
     def subclasses(cls: type) -> list[type]:
         found: list[type] = []
-        for sub in cls.__subclasses__():
+        direct: list[type] = cls.__subclasses__()
+        for sub in direct:
             found += [sub, *subclasses(sub)]
         return found
 
