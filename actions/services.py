@@ -133,12 +133,19 @@ class ActionServiceDetail(ServiceAction):
         if aspect not in cards.ASPECTS:
             aspect = "materials"
         results = await conversation.search()
-        service = names_an_item(results)
         current = conversation.tracker.get_slot("service_id")
-        if service is not None and service["id"] != current:
-            conversation.show_card(service, then_ask_region=False)
-        elif current:
-            service = await conversation.service(current)
+        if current:
+            # Only an item named outright replaces the one being discussed.
+            service = names_an_item(results)
+            if service is not None and service["id"] != current:
+                conversation.show_card(service, then_ask_region=False)
+            else:
+                service = await conversation.service(current)
+        else:
+            decision = decide(results, region_known=conversation.region is not None)
+            service = decision.card
+            if service is not None:
+                conversation.show_card(service, decision.alternatives, then_ask_region=False)
         if service is None:
             conversation.say("utter_ask_which_service")
             return

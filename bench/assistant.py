@@ -7,8 +7,10 @@ sends every held-out first message of bench/queries/assistant.yml as a new conve
 
 - top-1: the first answer is a `service_card` with a right id;
 - top-3: a right id is on the card or among the `service_candidates` of that answer;
-- office: for messages naming a region, the card's office is the one the platform
-  resolves for the right item in that region (same region code and department).
+- office: for messages naming a region, the first answer is a card with a right id and
+  the office the platform resolves for that item in that region (same region code and
+  department); office_of_card: the same for whatever item the card shows, i.e. whether
+  the region was understood and carried to the office.
 
 Then message latency p50/p95 with 1 and with 10 conversations at once, 5-fold intent
 cross-validation F1 per language (models trained on the folds, never on the held-out
@@ -72,8 +74,12 @@ def first_answers(stack: Stack, cases: list[dict[str, Any]], local_names: dict[s
         )
         if case.get("region"):
             stats["with_region"] += 1
-            office_ok = top1 and card is not None and _office_matches(platform_url, card, case)
-            stats["office"] += office_ok
+            office_ok = (
+                first is not None and first.get("type") == "service_card" and _office_matches(platform_url, first, case)
+            )
+            stats["office"] += top1 and office_ok
+            stats["with_region_card"] += first is not None and first.get("type") == "service_card"
+            stats["office_of_card"] += office_ok
             if top1 and not office_ok:
                 misses.append({"text": case["text"], "region": case["region"], "office": card and card["office"]})
         if not top1:
@@ -92,6 +98,7 @@ def first_answers(stack: Stack, cases: list[dict[str, Any]], local_names: dict[s
             "top3": round(s["top3"] / s["messages"], 4),
             "with_region": s["with_region"],
             "office": round(s["office"] / s["with_region"], 4) if s["with_region"] else None,
+            "office_of_card": round(s["office_of_card"] / s["with_region_card"], 4) if s["with_region_card"] else None,
         }
         for lang, s in sorted(per_lang.items())
     }
@@ -148,7 +155,7 @@ def _latency(values: list[float]) -> dict[str, Any]:
     }
 
 
-def cross_validation(folds: int = 5) -> dict[str, Any]:
+def cross_validation(folds: int = 5, config: Path = ROOT / "config.yml") -> dict[str, Any]:
     """Intent F1 per language over `folds` stratified folds of data/nlu."""
     from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLWriter
     from rasa.shared.nlu.training_data.loading import load_data
@@ -168,7 +175,7 @@ def cross_validation(folds: int = 5) -> dict[str, Any]:
             fold_dir.mkdir()
             train = TrainingData([examples[i] for i in train_index])
             (fold_dir / "nlu.yml").write_text(RasaYAMLWriter().dumps(train), encoding="utf-8")
-            model = _train_nlu(fold_dir)
+            model = _train_nlu(fold_dir, config)
             texts = [examples[i].get("text") for i in test_index]
             for index, intent in zip(test_index, _parse(model, texts), strict=True):
                 lang = "zh" if CJK.search(examples[index].get("text")) else "en"
@@ -179,13 +186,21 @@ def cross_validation(folds: int = 5) -> dict[str, Any]:
             "examples": len(truth[lang]),
             "f1_macro": round(float(f1_score(truth[lang], predicted[lang], average="macro")), 4),
             "f1_weighted": round(float(f1_score(truth[lang], predicted[lang], average="weighted")), 4),
+            "f1_by_intent": {
+                intent: round(float(score), 3)
+                for intent, score in zip(
+                    sorted(set(truth[lang])),
+                    f1_score(truth[lang], predicted[lang], labels=sorted(set(truth[lang])), average=None),
+                    strict=True,
+                )
+            },
         }
         for lang in sorted(truth)
     }
 
 
-def _train_nlu(fold_dir: Path) -> Path:
-    command = [sys.executable, "-m", "rasa", "train", "nlu", "--config", str(ROOT / "config.yml")]
+def _train_nlu(fold_dir: Path, config: Path) -> Path:
+    command = [sys.executable, "-m", "rasa", "train", "nlu", "--config", str(config)]
     command += ["--nlu", str(fold_dir / "nlu.yml"), "--out", str(fold_dir), "--fixed-model-name", "nlu"]
     subprocess.run(
         command, cwd=ROOT, check=True, capture_output=True, env={**os.environ, "RASA_TELEMETRY_ENABLED": "false"}
@@ -195,9 +210,12 @@ def _train_nlu(fold_dir: Path) -> Path:
 
 def _parse(model: Path, texts: list[str]) -> list[str]:
     import asyncio
+    import logging
 
     from rasa.core.agent import load_agent
+    from rasa.utils.log_utils import configure_structlog
 
+    configure_structlog(logging.WARNING)  # parsing in-process would log every text at debug level
     agent = asyncio.run(load_agent(str(model)))
     return [asyncio.run(agent.parse_message(text))["intent"]["name"] for text in texts]
 

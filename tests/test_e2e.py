@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import pty
 import re
+import select
+import signal
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,7 +16,7 @@ from typing import Any
 import pytest
 import requests
 
-from tools.stack import Stack
+from tools.stack import ROOT, Stack, free_port
 from tools.train import ensure_model
 
 CJK = re.compile(r"[\u3400-\u9fff]")
@@ -103,6 +109,40 @@ def test_every_card_comes_with_its_text_in_the_same_message(stack: Stack) -> Non
 def test_malformed_rest_bodies_get_a_400(stack: Stack, body: bytes) -> None:
     answer = requests.post(stack.rasa_url + "/webhooks/rest/webhook", data=body, timeout=10)
     assert answer.status_code == 400 and answer.json()["error"]["code"] == "bad_request"
+
+
+def test_rasa_shell_converses_with_the_running_action_server(stack: Stack, tmp_path: Path) -> None:
+    endpoints = tmp_path / "endpoints.yml"
+    endpoints.write_text(f"action_endpoint:\n  url: {stack.processes['actions'].url}/webhook\n", encoding="utf-8")
+    command = [sys.executable, "-m", "rasa", "shell", "--model", str(stack.model), "--endpoints", str(endpoints)]
+    command += ["--port", str(free_port())]
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: rasa shell on a terminal, as a person would run it
+        os.chdir(ROOT)
+        os.execve(sys.executable, command, {**os.environ, "RASA_TELEMETRY_ENABLED": "false"})
+    output = b""
+    try:
+        output = _read_until(fd, b"Your input", 180)
+        os.write(fd, "我想办护照\r".encode())
+        output += _read_until(fd, "普通护照签发".encode(), 60)
+    finally:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        os.close(fd)
+    assert "普通护照签发".encode() in output
+
+
+def _read_until(fd: int, marker: bytes, timeout: float) -> bytes:
+    output = b""
+    deadline = time.monotonic() + timeout
+    while marker not in output and time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.5)
+        if ready:
+            try:
+                output += os.read(fd, 65536)
+            except OSError:
+                break
+    return output
 
 
 def test_platform_down_gets_a_polite_answer(stack: Stack) -> None:
