@@ -7,10 +7,6 @@ PostgreSQL server of this machine (POSTGRES_TEST_URL, default postgresql://127.0
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,8 +16,8 @@ from sqlalchemy.engine import Engine
 
 from backend.catalogue import sources
 from backend.catalogue.catalogue import Catalogue
-from backend.settings import ROOT
 from backend.store import make_engine, metadata
+from tools.stack import Process, free_port, platform_command
 
 POSTGRES_URL = os.environ.get("POSTGRES_TEST_URL", "postgresql://127.0.0.1/test")
 
@@ -48,57 +44,23 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield POSTGRES_URL
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class RunningPlatform:
-    def __init__(self, database_url: str, var_dir: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = var_dir / "platform.log"
-        env = {
-            **os.environ,
-            "DATABASE_URL": database_url,
-            "PLATFORM_HOST": "127.0.0.1",
-            "PLATFORM_PORT": str(self.port),
-            "ZW_VAR_DIR": str(var_dir),
-        }
-        self._log = self.log_path.open("w")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "backend"], cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT
-        )
-        self._wait_until_up()
+    """The platform as its own process on a free port, its log in `var_dir`."""
 
-    def _wait_until_up(self) -> None:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError("platform exited:\n" + self.log_path.read_text())
-            try:
-                if requests.get(self.url + "/health", timeout=1).status_code == 200:
-                    return
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.2)
-        self.stop()
-        raise RuntimeError("platform did not come up:\n" + self.log_path.read_text())
+    def __init__(self, database_url: str, var_dir: Path) -> None:
+        command = platform_command(free_port(), var_dir, database_url)
+        self._process = Process(command, var_dir / "platform.log")
+        self.url = self._process.url
+        self._process.wait_until_up(timeout=60)
 
     def get(self, path: str, **kwargs: object) -> requests.Response:
         return requests.get(self.url + path, timeout=10, **kwargs)  # type: ignore[arg-type]
 
     def log(self) -> str:
-        return self.log_path.read_text()
+        return self._process.log()
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        self._log.close()
+        self._process.stop()
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])

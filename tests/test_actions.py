@@ -19,6 +19,7 @@ from actions.language import ActionDetectLanguage, choose_language
 from actions.matching import decide, ordinal
 from actions.platform import PlatformClient, PlatformUnavailable
 from tests.conftest import RunningPlatform
+from tools.stack import free_port
 
 # --- pure parts ---------------------------------------------------------------------
 
@@ -209,15 +210,10 @@ def test_low_confidence_offers_candidates_or_the_menu(use_platform: RunningPlatf
 
 
 def test_platform_down_gets_a_polite_answer(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(services, "_platform", PlatformClient(f"http://127.0.0.1:{_closed_port()}", retries=1))
+    monkeypatch.setattr(services, "_platform", PlatformClient(f"http://127.0.0.1:{free_port()}", retries=1))
     messages, events = _run(services.ActionFindService(), _tracker("我想办护照", slots={"lang": "zh"}))
     assert [m["response"] for m in messages] == ["utter_platform_unavailable"] and events == []
 
-
-def _closed_port() -> int:
-    from tests.conftest import free_port
-
-    return free_port()
 
 
 # --- the client against a fake platform -------------------------------------------------

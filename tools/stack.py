@@ -33,12 +33,13 @@ class Command:
 
 
 def platform_command(port: int, var_dir: Path | None = None, database_url: str | None = None) -> Command:
-    env = {"PLATFORM_PORT": str(port), "PLATFORM_HOST": "127.0.0.1" if var_dir else os.environ.get("PLATFORM_HOST", "")}
+    """The platform; with `var_dir` (tests, benchmarks) on 127.0.0.1 with its state there."""
+    env = {"PLATFORM_PORT": str(port)}
     if var_dir is not None:
-        env["ZW_VAR_DIR"] = str(var_dir)
+        env.update(PLATFORM_HOST="127.0.0.1", ZW_VAR_DIR=str(var_dir))
     if database_url:
         env["DATABASE_URL"] = database_url
-    return Command("platform", [sys.executable, "-m", "backend"], {k: v for k, v in env.items() if v}, "/health", port)
+    return Command("platform", [sys.executable, "-m", "backend"], env, "/health", port)
 
 
 def action_server_command(port: int, platform_url: str) -> Command:
