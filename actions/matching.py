@@ -15,9 +15,9 @@ MIN_SCORE = 10.0
 """Below this the best hit is a guess: ask instead of showing a card."""
 NAMES_AN_ITEM = 15.0
 """A follow-up question scoring this high names an item of its own ('办护照要带什么材料')."""
-CLOSE_RATIO = 0.7
+CLOSE_RATIO = 0.6
 """Runners-up within this share of the best score are offered alongside the card (on the
-development set the right item, when second, scored 0.54-0.95 of the first)."""
+development sets the right item, when second or third, scored 0.54-0.98 of the first)."""
 NATIONAL_FIRST_RATIO = 0.8
 """While the region is unknown, a national item this close to a local one takes the card."""
 SHOWN = 3

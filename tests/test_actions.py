@@ -215,7 +215,6 @@ def test_platform_down_gets_a_polite_answer(monkeypatch: pytest.MonkeyPatch) -> 
     assert [m["response"] for m in messages] == ["utter_platform_unavailable"] and events == []
 
 
-
 # --- the client against a fake platform -------------------------------------------------
 
 
