@@ -42,11 +42,23 @@ class Conversation:
         self.text: str = (tracker.latest_message or {}).get("text") or ""
         self.events: list[EventType] = []
 
+    def _text_without_place(self) -> str:
+        spans = [
+            (entity["start"], entity["end"])
+            for entity in (self.tracker.latest_message or {}).get("entities") or []
+            if entity.get("entity") == "region" and isinstance(entity.get("start"), int)
+        ]
+        text = self.text
+        for start, end in sorted(spans, reverse=True):
+            text = text[:start] + " " + text[end:]
+        return text
+
     def say(self, response: str, **kwargs: Any) -> None:
         self.dispatcher.utter_message(response=response, **kwargs)
 
     async def search(self, text: str | None = None) -> list[dict[str, Any]]:
-        query = (text if text is not None else self.text).strip()
+        """Items for what the citizen said; the place they named is the region, not words to match."""
+        query = (text if text is not None else self._text_without_place()).strip()
         if not query:
             return []
         return await in_thread(platform().find_services, query, self.region, self.lang, LIMIT)

@@ -269,7 +269,8 @@ def main() -> None:
         print(
             f"{lang}: {acc['messages']} first messages  top-1 {acc['top1']:.1%}  top-3 {acc['top3']:.1%}  "
             + (
-                f"office {acc['office']:.1%} of {acc['with_region']} naming a region"
+                f"office {acc['office']:.1%} of {acc['with_region']} naming a region "
+                f"(office of the card shown {acc['office_of_card']:.1%})"
                 if acc["office"] is not None
                 else ""
             )

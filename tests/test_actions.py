@@ -136,7 +136,8 @@ def _slots(events: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def test_need_with_region_gets_the_card_with_the_county_office(use_platform: RunningPlatform) -> None:
-    tracker = _tracker("在武侯区开个面馆要办什么证", slots={"lang": "zh", "region": "510107"})
+    entities = [{"entity": "region", "value": "510107", "start": 1, "end": 4}]
+    tracker = _tracker("在武侯区开个面馆要办什么证", slots={"lang": "zh", "region": "510107"}, entities=entities)
     messages, events = _run(services.ActionFindService(), tracker)
     card = _customs(messages)[0]
     assert card["type"] == "service_card" and card["service"]["id"] == "food-business-licence"
