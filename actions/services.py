@@ -231,10 +231,26 @@ class ActionClarify(ServiceAction):
 
     async def answer(self, conversation: Conversation) -> None:
         results = await conversation.search()
-        if decide(results).card is not None:
+        decision = decide(results, region_known=conversation.region is not None)
+        if decision.card is not None and _torn_between_service_intents(conversation.tracker):
+            # The item is clear, only the aspect is not ('an LLC, steps and costs'): its card says both.
+            conversation.show_card(decision.card, decision.alternatives)
+        elif decision.card is not None:
             conversation.show_candidates(results[:SHOWN], "utter_did_you_mean")
         else:
             conversation.say("utter_default")
+
+
+SERVICE_INTENTS = frozenset({"find_service", *(f"ask_{aspect}" for aspect in cards.ASPECTS)})
+
+
+def _torn_between_service_intents(tracker: Tracker) -> bool:
+    ranking = [
+        entry["name"]
+        for entry in (tracker.latest_message or {}).get("intent_ranking") or []
+        if entry.get("name") != "nlu_fallback"
+    ]
+    return len(ranking) >= 2 and set(ranking[:2]) <= SERVICE_INTENTS
 
 
 class ActionOutOfScope(ServiceAction):

@@ -345,3 +345,15 @@ def test_without_a_region_a_close_national_item_takes_the_card_from_a_local_one(
     assert known.card is not None and known.card["id"] == "guangan-x"
     far = {"service": {"id": "passport", "source": "national"}, "score": 20.0}
     assert decide([local, far], region_known=False).card == local["service"]
+
+
+def test_unsure_only_which_aspect_of_a_clear_item_gets_its_card(use_platform: RunningPlatform) -> None:
+    tracker = _tracker("set up a limited company, steps and costs", "nlu_fallback", {"lang": "en"})
+    tracker.latest_message["intent_ranking"] = [
+        {"name": "nlu_fallback", "confidence": 0.25},
+        {"name": "find_service", "confidence": 0.34},
+        {"name": "ask_steps", "confidence": 0.31},
+    ]
+    messages, _ = _run(services.ActionClarify(), tracker)
+    assert _customs(messages)[0]["type"] == "service_card"
+    assert _customs(messages)[0]["service"]["id"] == "company-registration"

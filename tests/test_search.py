@@ -88,5 +88,5 @@ def test_misspelt_english_words_read_as_the_words_search_knows(catalogue: Catalo
         "trademark",
         "residence",
     ]
-    assert speller.correct_word("hukou") == "hukou" and speller.correct_word("abc") == "abc"
+    assert speller.correct_word("hukou") == "hukou" and speller.correct_word("even") == "even"
     assert catalogue.find_services("pasport application first time")[0].item.id == "passport"

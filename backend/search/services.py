@@ -106,3 +106,4 @@ def _english_texts(
         yield from group
     for by_lang in synonyms.get("actions", {}).values():
         yield from by_lang.get("en", [])
+    yield from synonyms.get("stopwords", {}).get("en", [])

@@ -12,7 +12,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 
-MIN_LENGTH = 4
+MIN_LENGTH = 5
 _WORD = re.compile(r"[a-z]+")
 
 

@@ -12,9 +12,11 @@ import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from functools import cache
 from typing import Any
 
 import jieba
+from pypinyin import lazy_pinyin
 
 _CJK = "\u3400-\u9fff"
 _RUNS = re.compile(rf"[{_CJK}]+|[a-z0-9]+")
@@ -24,6 +26,10 @@ _APOSTROPHES = re.compile(r"['’`]")
 WORD_WEIGHT = 1.0
 BIGRAM_WEIGHT = 0.35
 SYNONYM_WEIGHT = 1.6
+# Chinese words are also indexed by their pinyin, so that 'shenfenzheng' or 'gangao
+# tongxingzheng' typed by an English speaker, and homophone typos (身分证), find them.
+PINYIN_WEIGHT = 0.5
+MIN_PINYIN_LETTERS = 5
 
 Bag = dict[str, float]
 """Weighted tokens of a text."""
@@ -98,6 +104,8 @@ class Analyzer:
                 self._add_chinese(run, tokens)
             elif run not in self._stopwords["en"]:
                 tokens[stem(run)] += WORD_WEIGHT
+                if len(run) >= MIN_PINYIN_LETTERS and run.isalpha():
+                    tokens["py:" + run] += PINYIN_WEIGHT
         for token, pattern in self._groups:
             if pattern.search(text):
                 tokens[token] += SYNONYM_WEIGHT
@@ -108,10 +116,18 @@ class Analyzer:
         for word in self._segmenter.lcut_for_search(run):
             if word not in stop and (len(word) > 1 or run == word):
                 tokens[word] += WORD_WEIGHT
+                if len(word) > 1:
+                    tokens["py:" + pinyin_of(word)] += PINYIN_WEIGHT
         for i in range(len(run) - 1):
             bigram = run[i : i + 2]
             if bigram not in stop:
                 tokens["b:" + bigram] += BIGRAM_WEIGHT
+
+
+@cache
+def pinyin_of(word: str) -> str:
+    """Toneless pinyin of a Chinese word, syllables joined: 身份证 -> shenfenzheng."""
+    return "".join(lazy_pinyin(word))
 
 
 def _phrase_pattern(phrase: str) -> str:
