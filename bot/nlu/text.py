@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 from pathlib import Path
+from typing import Any
 
 CJK = "\u3400-\u9fff"
 LATIN_WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
@@ -23,6 +24,14 @@ def fold(text: str) -> str:
     folded = text.translate(_FULL_WIDTH)
     lowered = folded.lower()
     return lowered if len(lowered) == len(folded) else folded
+
+
+class FingerprintedByCode:
+    """Mixed into our components: a change of their code retrains what depends on them."""
+
+    @classmethod
+    def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
+        return code_fingerprint()
 
 
 def code_fingerprint(*extra: Path) -> str:

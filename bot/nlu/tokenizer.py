@@ -19,7 +19,7 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.tokenizers.tokenizer import Token, Tokenizer
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.nlu.text import CJK_RUN, LATIN_WORD, code_fingerprint, fold
+from bot.nlu.text import CJK_RUN, LATIN_WORD, FingerprintedByCode, fold
 
 logging.getLogger("jieba").setLevel(logging.WARNING)
 _segmenter = jieba.Tokenizer()
@@ -36,16 +36,12 @@ def tokens_of(text: str) -> list[tuple[str, int]]:
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER], is_trainable=False)
-class ZhEnTokenizer(Tokenizer):
+class ZhEnTokenizer(FingerprintedByCode, Tokenizer):
     """Tokens for mixed Chinese and English text, offsets into the original message."""
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
         return {"intent_tokenization_flag": False, "intent_split_symbol": "_", "token_pattern": None}
-
-    @classmethod
-    def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
-        return code_fingerprint()
 
     @classmethod
     def create(

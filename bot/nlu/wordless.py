@@ -15,16 +15,12 @@ from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.nlu.text import code_fingerprint
+from bot.nlu.text import FingerprintedByCode
 from bot.nlu.tokenizer import tokens_of
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
-class WordlessMessageClassifier(GraphComponent):
-    @classmethod
-    def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
-        return code_fingerprint()
-
+class WordlessMessageClassifier(FingerprintedByCode, GraphComponent):
     @classmethod
     def create(
         cls,
