@@ -53,6 +53,11 @@ def read_phrasings(data_dir: Path = DATA_DIR) -> dict[str, dict[str, list[str]]]
     return phrasings
 
 
+def read_holidays(data_dir: Path = DATA_DIR) -> dict[int, dict[str, Any]]:
+    """Public holidays and make-up working days by year (data/calendar/holidays.yml)."""
+    return dict(read_yaml(data_dir / "calendar" / "holidays.yml"))
+
+
 def catalogue_from_files(data_dir: Path = DATA_DIR) -> Catalogue:
     """The catalogue straight from the data files, without a database (tests, benchmarks)."""
     return Catalogue.build(
