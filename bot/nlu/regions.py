@@ -94,9 +94,13 @@ class RegionEntityExtractor(GraphComponent, EntityExtractorMixin):
         return {"data_dir": "data"}
 
     @classmethod
+    def _data_dir(cls, config: dict[str, Any]) -> Path:
+        # Rasa passes the fingerprint hook the configuration without the defaults.
+        return Path(config.get("data_dir") or cls.get_default_config()["data_dir"])
+
+    @classmethod
     def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
-        data_dir = Path(config.get("data_dir") or cls.get_default_config()["data_dir"])
-        return code_fingerprint(*(data_dir / name for name in REGION_FILES))
+        return code_fingerprint(*(cls._data_dir(config) / name for name in REGION_FILES))
 
     def __init__(
         self,
@@ -126,7 +130,7 @@ class RegionEntityExtractor(GraphComponent, EntityExtractorMixin):
         with self._storage.write_to(self._resource) as directory:
             for name in REGION_FILES:
                 (directory / name).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(Path(self._config["data_dir"]) / name, directory / name)
+                shutil.copyfile(self._data_dir(self._config) / name, directory / name)
         return self._resource
 
     @classmethod
