@@ -16,8 +16,11 @@ from rasa_sdk.executor import CollectingDispatcher
 
 LANGUAGES = ("zh", "en")
 DEFAULT_LANGUAGE = "zh"
+EXTERNAL_PREFIX = "EXTERNAL: "
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
+_REFERENCE = re.compile(r"[A-Za-z]{2}\s*-?\d{8}\s*-?[A-Za-z0-9]{6}")
+"""Application numbers (ZW20261126-7KQ3MX) are neither language."""
 _LATIN_WORD = re.compile(r"[A-Za-z\uff21-\uff3a\uff41-\uff5a]{2,}")
 _ASKS_FOR = {
     "zh": re.compile(r"中文|汉语|普通话|chinese|mandarin", re.IGNORECASE),
@@ -34,10 +37,14 @@ def choose_language(text: str, forced: Any = None, intent: str | None = None, cu
     """
     if forced in LANGUAGES:
         return str(forced)
+    if text.startswith("/") or text.startswith(EXTERNAL_PREFIX):
+        # A button's payload or an event from the platform says nothing about the citizen's language.
+        return current if current in LANGUAGES else DEFAULT_LANGUAGE
     if intent == "switch_language":
         asked = [lang for lang, pattern in _ASKS_FOR.items() if pattern.search(text)]
         if len(asked) == 1:
             return asked[0]
+    text = _REFERENCE.sub(" ", text)
     chinese = len(_CJK.findall(text))
     latin = len(_LATIN_WORD.findall(text))
     if chinese == 0 and latin == 0:

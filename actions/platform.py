@@ -1,7 +1,8 @@
 """The one HTTP client the actions use to reach the service platform (CONTRACT.md §3).
 
-Every call has a timeout; safe (GET) calls are retried a bounded number of times on
-connection errors and 502/503/504; anything else that goes wrong becomes
+Every call has a timeout; safe calls (GETs, and submissions carrying an idempotency key,
+which the platform answers once) are retried a bounded number of times on connection
+errors and 502/503/504; anything else that goes wrong becomes
 `PlatformUnavailable`, which actions turn into a polite answer. Calls are blocking
 `requests` calls: actions run them in a thread (`in_thread`), never on the event loop.
 """
@@ -14,6 +15,7 @@ import os
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import requests
 
@@ -65,30 +67,102 @@ class PlatformClient:
         found = self._get("/api/v1/regions", {"q": code, "limit": 1})
         return next((region for region in found if region["code"] == code), None)
 
+    def create_application(self, body: dict[str, Any], idempotency_key: str) -> dict:
+        """Submits an application; retried safely, as the platform answers a repeated key once."""
+        return self._send("POST", "/api/v1/applications", json=body, headers={"Idempotency-Key": idempotency_key})
+
+    def book_appointment(self, body: dict[str, Any], idempotency_key: str) -> dict:
+        return self._send("POST", "/api/v1/appointments", json=body, headers={"Idempotency-Key": idempotency_key})
+
+    def appointment_slots(self, service_id: str, region: str, days: int = 5) -> list[dict]:
+        """`[{"date", "slots": [{"time", "available"}]}]` over the coming working days."""
+        found = self._get("/api/v1/appointments/slots", {"service_id": service_id, "region": region, "days": days})
+        days_found: list[dict] = found["days"]
+        return days_found
+
+    def application(self, application_id: str, verification_code: str) -> dict:
+        """The citizen's view of an application; `WrongCode` or `Locked` when the check fails."""
+        return self._send(
+            "GET",
+            f"/api/v1/applications/{quote(application_id, safe='')}",
+            headers={"X-Verify-Code": verification_code},
+        )
+
     def _get(self, path: str, params: dict[str, Any]) -> Any:
+        try:
+            return self._send("GET", path, params=params)
+        except PlatformRefused as error:
+            raise PlatformUnavailable(f"GET {path} was refused: {error}") from error
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None = None,
+        json: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
         for attempt in range(self.retries + 1):
             try:
-                response = self._session.get(self.base_url + path, params=params, timeout=self.timeout)
+                response = self._session.request(
+                    method, self.base_url + path, params=params, json=json, headers=headers, timeout=self.timeout
+                )
             except requests.RequestException as error:
                 failure: str = f"{type(error).__name__}"
             else:
-                if response.status_code == 404:
-                    raise NotFound(path)
                 if response.status_code not in RETRY_STATUSES:
-                    if response.status_code != 200:
-                        raise PlatformUnavailable(f"GET {path} answered {response.status_code}")
-                    try:
-                        return response.json()
-                    except ValueError as error:
-                        raise PlatformUnavailable(f"GET {path} answered no JSON") from error
+                    return _answer(method, path, response)
                 failure = f"status {response.status_code}"
             if attempt < self.retries:
                 time.sleep(RETRY_BACKOFF * (2**attempt))
-        raise PlatformUnavailable(f"GET {path} failed after {self.retries + 1} attempts: {failure}")
+        raise PlatformUnavailable(f"{method} {path} failed after {self.retries + 1} attempts: {failure}")
+
+
+def _answer(method: str, path: str, response: requests.Response) -> Any:
+    try:
+        body = response.json()
+    except ValueError as error:
+        raise PlatformUnavailable(f"{method} {path} answered {response.status_code} without JSON") from error
+    if response.status_code in (200, 201):
+        return body
+    code = str(((body or {}).get("error") or {}).get("code", ""))
+    if response.status_code == 404:
+        raise NotFound(path)
+    if response.status_code in (401, 403):
+        raise WrongCode(code)
+    if response.status_code == 429:
+        raise Locked(int(response.headers.get("Retry-After") or 900))
+    if response.status_code in (400, 409, 422):
+        raise Rejected(code, str(body["error"].get("message", "")))
+    raise PlatformUnavailable(f"{method} {path} answered {response.status_code}")
 
 
 class NotFound(PlatformUnavailable):
     """The platform answered 404."""
+
+
+class PlatformRefused(Exception):
+    """The platform understood the request and said no: the citizen is told why."""
+
+
+class WrongCode(PlatformRefused):
+    """A status check with a code that does not match (or for a number that does not exist)."""
+
+
+class Locked(PlatformRefused):
+    """Too many wrong codes: checks on that number are refused for a while."""
+
+    def __init__(self, retry_after_seconds: int) -> None:
+        super().__init__(f"locked for {retry_after_seconds}s")
+        self.retry_after_seconds = retry_after_seconds
+
+
+class Rejected(PlatformRefused):
+    """The platform refused a submission (400/409), with its error code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
 
 
 async def in_thread(call: Callable[..., T], *args: Any, **kwargs: Any) -> T:

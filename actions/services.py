@@ -232,8 +232,9 @@ class ActionClarify(ServiceAction):
     async def answer(self, conversation: Conversation) -> None:
         results = await conversation.search()
         decision = decide(results, region_known=conversation.region is not None)
-        if decision.card is not None and _torn_between_service_intents(conversation.tracker):
-            # The item is clear, only the aspect is not ('an LLC, steps and costs'): its card says both.
+        if decision.card is not None and _leaning_to_a_service_intent(conversation.tracker):
+            # The item is clear and the words are about an item, only not clearly enough
+            # which aspect ('an LLC, steps and costs'): its card says it all.
             conversation.show_card(decision.card, decision.alternatives)
         elif decision.card is not None:
             conversation.show_candidates(results[:SHOWN], "utter_did_you_mean")
@@ -244,13 +245,14 @@ class ActionClarify(ServiceAction):
 SERVICE_INTENTS = frozenset({"find_service", *(f"ask_{aspect}" for aspect in cards.ASPECTS)})
 
 
-def _torn_between_service_intents(tracker: Tracker) -> bool:
+def _leaning_to_a_service_intent(tracker: Tracker) -> bool:
+    """The classifier's best guess, below its threshold, is still about a service item."""
     ranking = [
         entry["name"]
         for entry in (tracker.latest_message or {}).get("intent_ranking") or []
         if entry.get("name") != "nlu_fallback"
     ]
-    return len(ranking) >= 2 and set(ranking[:2]) <= SERVICE_INTENTS
+    return bool(ranking) and ranking[0] in SERVICE_INTENTS
 
 
 class ActionOutOfScope(ServiceAction):

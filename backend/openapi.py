@@ -1,8 +1,13 @@
-"""The platform's OpenAPI document (served at /api/v1/openapi.json)."""
+"""The platform's OpenAPI document (served at /api/v1/openapi.json): its paths, and the
+catalogue's schemas; those of applications and appointments are in backend/openapi_schemas.py."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from backend.catalogue.items import DELIVERY_METHODS
+from backend.openapi_schemas import APPLICATION_SCHEMAS, ref
+from backend.procedure.applications import STATUSES
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
 
@@ -25,15 +30,30 @@ def _errors(*statuses: int) -> dict[str, Any]:
     return {str(status): _answer("Error", _ERROR) for status in statuses}
 
 
+def _body(schema_name: str) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": ref(schema_name)}}}
+
+
 LANG = _query("lang", "Answer language; detected from `q` when absent.", enum=["zh", "en"])
 REGION = _query("region", "6-digit division code or a region name (海淀区, 北京海淀, Haidian).")
-
+STAFF: list[dict[str, list[str]]] = [{"staffToken": []}]
+STATUS_ENUM = list(STATUSES)
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "At most 100 characters. A repeat with the same key answers 200 with the first record, "
+    "creating nothing; the same key with a different body is a 422.",
+    "schema": {"type": "string", "maxLength": 100},
+}
+APPLICATION_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
 OPENAPI: dict[str, Any] = {
     "openapi": "3.0.3",
     "info": {
         "title": "Zhengwu Assistant service platform",
         "version": "1.0.0",
-        "description": "Service items, regions and the offices that handle them, in Chinese and English.",
+        "description": "Service items, regions and the offices that handle them, in Chinese and English; "
+        "applications through the three-stage procedure and appointments at the office.",
     },
     "paths": {
         "/health": {
@@ -89,8 +109,103 @@ OPENAPI: dict[str, Any] = {
                 },
             }
         },
+        "/api/v1/applications": {
+            "post": {
+                "summary": "Submit an application for an item that can be applied for online",
+                "parameters": [IDEMPOTENCY_KEY],
+                "requestBody": _body("NewApplication"),
+                "responses": {
+                    "201": _answer("Received; the applicant's details masked", ref("ApplicationReceipt")),
+                    "200": _answer("A repeat under the same Idempotency-Key", ref("ApplicationReceipt")),
+                    **_errors(400, 422),
+                },
+            },
+            "get": {
+                "summary": "Applications, newest first (staff)",
+                "security": STAFF,
+                "parameters": [
+                    _query("status", "Only applications in this status.", enum=STATUS_ENUM),
+                    _query("service_id", "Only applications for this service item."),
+                    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 50}},
+                    {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "default": 0}},
+                ],
+                "responses": {
+                    "200": _answer("A page of applications", ref("ApplicationList")),
+                    **_errors(400, 401, 403),
+                },
+            },
+        },
+        "/api/v1/applications/{id}": {
+            "get": {
+                "summary": "An application's status: to the applicant with the verification code, or to staff",
+                "description": "Five wrong codes within 15 minutes lock the application's checks for 15 minutes "
+                "(429 with Retry-After). An unknown number is answered exactly as a wrong code.",
+                "security": [{}, *STAFF],
+                "parameters": [
+                    APPLICATION_ID,
+                    {
+                        "name": "X-Verify-Code",
+                        "in": "header",
+                        "description": "The last four characters of the applicant's ID number",
+                        "schema": {"type": "string"},
+                    },
+                ],
+                "responses": {
+                    "200": _answer(
+                        "Without personal data for the applicant; with them for staff",
+                        {"oneOf": [ref("ApplicationStatus"), ref("StaffApplication")]},
+                    ),
+                    "429": {
+                        "description": "Locked after too many wrong codes",
+                        "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}},
+                        "content": {"application/json": {"schema": _ERROR}},
+                    },
+                    **_errors(401, 403, 404),
+                },
+            }
+        },
+        "/api/v1/applications/{id}/transitions": {
+            "post": {
+                "summary": "Move an application to its next status (staff); the citizen is notified",
+                "security": STAFF,
+                "parameters": [APPLICATION_ID],
+                "requestBody": _body("Transition"),
+                "responses": {
+                    "200": _answer("The application after the change", ref("StaffApplication")),
+                    **_errors(400, 401, 403, 404, 409),
+                },
+            }
+        },
+        "/api/v1/appointments/slots": {
+            "get": {
+                "summary": "Free slots of the next working days, for items handled at the office",
+                "parameters": [
+                    _query("service_id", "A service item whose reception is 'appointment'.", required=True),
+                    _query("region", "6-digit code or name of the citizen's region.", required=True),
+                    {
+                        "name": "days",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 10, "default": 5},
+                    },
+                ],
+                "responses": {"200": _answer("Slots by working day", ref("Slots")), **_errors(400)},
+            }
+        },
+        "/api/v1/appointments": {
+            "post": {
+                "summary": "Book a visit to the office",
+                "parameters": [IDEMPOTENCY_KEY],
+                "requestBody": _body("NewAppointment"),
+                "responses": {
+                    "201": _answer("Booked; the applicant's details masked", ref("Appointment")),
+                    "200": _answer("A repeat under the same Idempotency-Key", ref("Appointment")),
+                    **_errors(400, 409, 422),
+                },
+            }
+        },
     },
     "components": {
+        "securitySchemes": {"staffToken": {"type": "http", "scheme": "bearer"}},
         "schemas": {
             "Error": {
                 "type": "object",
@@ -146,6 +261,16 @@ OPENAPI: dict[str, Any] = {
                     "materials": {"type": "array", "items": {"type": "object"}},
                     "steps": {"type": "array", "items": {"type": "object"}},
                     "url": {"type": "string", "nullable": True},
+                    "reception": {
+                        "type": "string",
+                        "enum": ["online", "appointment"],
+                        "description": "online: POST /api/v1/applications; appointment: book a visit",
+                    },
+                    "delivery": {
+                        "type": "array",
+                        "items": {"type": "string", "enum": list(DELIVERY_METHODS)},
+                        "description": "How the result may be delivered",
+                    },
                     "office": {"$ref": "#/components/schemas/Office"},
                 },
             },
@@ -167,6 +292,7 @@ OPENAPI: dict[str, Any] = {
                     },
                 },
             },
-        }
+            **APPLICATION_SCHEMAS,
+        },
     },
 }

@@ -46,6 +46,9 @@ class Settings:
     var_dir: Path
     database_url: str
     staff_token: str
+    rasa_url: str = "http://localhost:5005"
+    """Rasa's HTTP API, where status changes are told to citizens (trigger_intent)."""
+    rasa_token: str = ""
     host: str = "0.0.0.0"
     port: int = 8000
 
@@ -56,10 +59,14 @@ class Settings:
         var_dir.mkdir(parents=True, exist_ok=True)
         database_url = env.get("DATABASE_URL") or f"sqlite:///{var_dir / 'platform.db'}"
         staff_token = env.get("PLATFORM_STAFF_TOKEN") or secret_from_file(var_dir / "staff-token")
+        # One token for both ends: the Rasa server is to be started with var/rasa-token too (CONTRACT.md §1).
+        rasa_token = env.get("RASA_AUTH_TOKEN") or secret_from_file(var_dir / "rasa-token")
         return cls(
             var_dir=var_dir,
             database_url=database_url,
             staff_token=staff_token,
+            rasa_url=(env.get("RASA_URL") or "http://localhost:5005").rstrip("/"),
+            rasa_token=rasa_token,
             host=env.get("PLATFORM_HOST", "0.0.0.0"),
             port=int(env.get("PLATFORM_PORT", "8000")),
         )

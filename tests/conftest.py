@@ -45,16 +45,32 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 class RunningPlatform:
-    """The platform as its own process on a free port, its log in `var_dir`."""
+    """The platform as its own process on a free port, its log in `var_dir`.
 
-    def __init__(self, database_url: str, var_dir: Path) -> None:
-        command = platform_command(free_port(), var_dir, database_url)
-        self._process = Process(command, var_dir / "platform.log")
+    `env` adds to or overrides the defaults (a known staff token, no Rasa). Each run
+    logs to its own file, so a platform can be restarted on the same `var_dir`.
+    """
+
+    def __init__(self, database_url: str, var_dir: Path, env: dict[str, str] | None = None) -> None:
+        # Unless a test brings its own Rasa, notifications go nowhere (port 9, discard) and stay queued.
+        env = {"PLATFORM_STAFF_TOKEN": "staff-token-for-tests", "RASA_URL": "http://127.0.0.1:9", **(env or {})}
+        command = platform_command(free_port(), var_dir, database_url, env=env)
+        self.staff_token = env["PLATFORM_STAFF_TOKEN"]
+        self.database_url = database_url
+        self._process = Process(command, var_dir / f"platform-{command.port}.log")
         self.url = self._process.url
         self._process.wait_until_up(timeout=60)
 
     def get(self, path: str, **kwargs: object) -> requests.Response:
         return requests.get(self.url + path, timeout=10, **kwargs)  # type: ignore[arg-type]
+
+    def post(self, path: str, **kwargs: object) -> requests.Response:
+        return requests.post(self.url + path, timeout=10, **kwargs)  # type: ignore[arg-type]
+
+    @property
+    def staff(self) -> dict[str, str]:
+        """Headers of a staff request."""
+        return {"Authorization": f"Bearer {self.staff_token}"}
 
     def log(self) -> str:
         return self._process.log()

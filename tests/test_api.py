@@ -19,6 +19,17 @@ def test_openapi_document_describes_the_api(platform: RunningPlatform) -> None:
     document = platform.get("/api/v1/openapi.json").json()
     assert document["openapi"].startswith("3.")
     assert {"/api/v1/services", "/api/v1/services/{id}", "/api/v1/regions"} <= set(document["paths"])
+    assert {
+        "/api/v1/applications",
+        "/api/v1/applications/{id}",
+        "/api/v1/applications/{id}/transitions",
+        "/api/v1/appointments/slots",
+        "/api/v1/appointments",
+    } <= set(document["paths"])
+    schemas = document["components"]["schemas"]
+    assert {"reception", "delivery"} <= set(schemas["Service"]["properties"])
+    assert {"NewApplication", "ApplicationReceipt", "ApplicationStatus", "Slots", "Appointment"} <= set(schemas)
+    assert document["components"]["securitySchemes"]["staffToken"]["scheme"] == "bearer"
 
 
 def test_search_with_a_region_resolves_the_office(platform: RunningPlatform) -> None:
@@ -52,6 +63,23 @@ def test_one_service_with_its_office(platform: RunningPlatform) -> None:
     assert body["id"] == "passport"
     assert body["office"]["department"] == "北京市公安局出入境管理总队"
     assert [step["stage"] for step in body["steps"]] == ["reception", "approval", "completion"]
+
+
+@pytest.mark.parametrize(
+    ("service_id", "reception", "delivery"),
+    [
+        ("food-business-licence", "online", ["window", "mail", "electronic"]),
+        ("passport", "online", ["window", "mail"]),
+        ("marriage-registration", "appointment", ["window"]),
+        ("guangan-511Z07001006-511602000000-000-11511301008778183N-1-00", "appointment", ["window"]),
+    ],
+)
+def test_each_service_says_how_it_is_received_and_delivered(
+    platform: RunningPlatform, service_id: str, reception: str, delivery: list[str]
+) -> None:
+    for lang in ("zh", "en"):
+        body = platform.get(f"/api/v1/services/{service_id}", params={"lang": lang}).json()
+        assert (body["reception"], body["delivery"]) == (reception, delivery)
 
 
 def test_one_service_without_region_has_no_office_yet(platform: RunningPlatform) -> None:

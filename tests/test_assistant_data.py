@@ -3,6 +3,8 @@ test or benchmark phrase was copied into training."""
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import re
 from pathlib import Path
 
@@ -10,9 +12,13 @@ import pytest
 import yaml
 from rasa_sdk import Action
 
+import actions
 import actions.language
-import actions.services
 from tools.stack import ROOT
+
+for _module in pkgutil.iter_modules(actions.__path__):
+    # The action server loads every module of the package; so does this check.
+    importlib.import_module(f"actions.{_module.name}")
 
 CJK = re.compile(r"[\u3400-\u9fff]")
 ANNOTATION = re.compile(r"\[([^\]]+)\]\{[^}]*\}")
@@ -57,6 +63,8 @@ def test_no_test_or_benchmark_phrase_is_in_the_training_data() -> None:
 def test_every_intent_is_trained_in_both_languages(domain: dict) -> None:
     examples = _training_examples()
     for intent in domain["intents"]:
+        if intent.startswith("EXTERNAL_"):
+            continue  # triggered by the platform, never typed
         texts = examples.get(intent, [])
         chinese = sum(1 for text in texts if CJK.search(text))
         assert chinese >= 20 and len(texts) - chinese >= 20, intent

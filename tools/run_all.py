@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from tools.stack import DEFAULT_PORTS, Command, action_server_command, platform_command, rasa_command
+from tools.stack import DEFAULT_PORTS, Command, action_server_command, platform_command, rasa_command, rasa_token
 from tools.train import ensure_model
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,10 +22,11 @@ ROOT = Path(__file__).resolve().parent.parent
 def commands() -> list[Command]:
     platform_port = int(os.environ.get("PLATFORM_PORT", DEFAULT_PORTS["platform"]))
     platform_url = os.environ.get("PLATFORM_URL", f"http://localhost:{platform_port}")
+    token = rasa_token(ROOT / "var")
     return [
-        platform_command(platform_port),
+        platform_command(platform_port, env={"RASA_AUTH_TOKEN": token}),
         action_server_command(DEFAULT_PORTS["actions"], platform_url),
-        rasa_command(DEFAULT_PORTS["rasa"], ensure_model(), ROOT / "endpoints.yml"),
+        rasa_command(DEFAULT_PORTS["rasa"], ensure_model(), ROOT / "endpoints.yml", token),
     ]
 
 

@@ -19,7 +19,10 @@ from types import TracebackType
 
 import requests
 
+from backend.settings import read_dotenv, secret_from_file
+
 ROOT = Path(__file__).resolve().parent.parent
+PII_SLOTS = ("applicant_name", "id_number", "phone", "verification_code")
 DEFAULT_PORTS = {"platform": 8000, "actions": 5055, "rasa": 5005}
 
 
@@ -32,9 +35,12 @@ class Command:
     port: int = 0
 
 
-def platform_command(port: int, var_dir: Path | None = None, database_url: str | None = None) -> Command:
-    """The platform; with `var_dir` (tests, benchmarks) on 127.0.0.1 with its state there."""
-    env = {"PLATFORM_PORT": str(port)}
+def platform_command(
+    port: int, var_dir: Path | None = None, database_url: str | None = None, env: dict[str, str] | None = None
+) -> Command:
+    """The platform; with `var_dir` (tests, benchmarks) on 127.0.0.1 with its state there;
+    `env` adds or overrides variables (RASA_URL, RASA_AUTH_TOKEN, …)."""
+    env = {"PLATFORM_PORT": str(port), **(env or {})}
     if var_dir is not None:
         env.update(PLATFORM_HOST="127.0.0.1", ZW_VAR_DIR=str(var_dir))
     if database_url:
@@ -42,23 +48,36 @@ def platform_command(port: int, var_dir: Path | None = None, database_url: str |
     return Command("platform", [sys.executable, "-m", "backend"], env, "/health", port)
 
 
-def action_server_command(port: int, platform_url: str) -> Command:
+def action_server_command(port: int, platform_url: str, var_dir: Path | None = None) -> Command:
+    """The action server; it keeps the key that seals personal details in `var_dir`."""
     argv = [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)]
-    return Command("actions", argv, {"PLATFORM_URL": platform_url}, "/health", port)
+    env = {"PLATFORM_URL": platform_url, **({"ZW_VAR_DIR": str(var_dir)} if var_dir is not None else {})}
+    return Command("actions", argv, env, "/health", port)
 
 
-def rasa_command(port: int, model: Path, endpoints: Path) -> Command:
+def rasa_token(var_dir: Path) -> str:
+    """The token of Rasa's HTTP API: RASA_AUTH_TOKEN (environment or .env), else generated into var/."""
+    configured = os.environ.get("RASA_AUTH_TOKEN") or read_dotenv(ROOT / ".env").get("RASA_AUTH_TOKEN")
+    return configured or secret_from_file(var_dir / "rasa-token")
+
+
+def rasa_command(port: int, model: Path, endpoints: Path, token: str) -> Command:
+    """Rasa with its HTTP API (trackers, trigger_intent) open only to holders of `token`."""
     argv = [sys.executable, "-m", "rasa", "run", "--model", str(model), "--port", str(port)]
     argv += ["--endpoints", str(endpoints), "--credentials", str(ROOT / "credentials.yml")]
+    argv += ["--enable-api", f"--auth-token={token}"]  # "=": a token may begin with "-"
     return Command("rasa", argv, {"RASA_TELEMETRY_ENABLED": "false"}, "/", port)
 
 
 def write_endpoints(var_dir: Path, action_port: int) -> Path:
-    """endpoints.yml for a stack whose runtime files live in `var_dir`."""
+    """endpoints.yml for a stack whose runtime files live in `var_dir`: as the repository's,
+    with this stack's action server and tracker database."""
     path = var_dir / "endpoints.yml"
     path.write_text(
         f"action_endpoint:\n  url: http://127.0.0.1:{action_port}/webhook\n"
-        f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {var_dir / 'tracker.db'}\n",
+        "tracker_store:\n  type: bot.stores.redacting.RedactingTrackerStore\n"
+        f"  store:\n    type: SQL\n    dialect: sqlite\n    db: {var_dir / 'tracker.db'}\n"
+        f"  pii_slots: [{', '.join(PII_SLOTS)}]\n",
         encoding="utf-8",
     )
     return path
@@ -121,9 +140,12 @@ class Stack:
 
     def start(self) -> Stack:
         ports = {name: free_port() for name in DEFAULT_PORTS}
-        self.start_process(platform_command(ports["platform"], self.var_dir, self.database_url))
-        self.start_process(action_server_command(ports["actions"], self.processes["platform"].url))
-        self.start_process(rasa_command(ports["rasa"], self.model, write_endpoints(self.var_dir, ports["actions"])))
+        self.token = rasa_token(self.var_dir)
+        notify = {"RASA_URL": f"http://127.0.0.1:{ports['rasa']}", "RASA_AUTH_TOKEN": self.token}
+        self.start_process(platform_command(ports["platform"], self.var_dir, self.database_url, notify))
+        self.start_process(action_server_command(ports["actions"], self.processes["platform"].url, self.var_dir))
+        endpoints = write_endpoints(self.var_dir, ports["actions"])
+        self.start_process(rasa_command(ports["rasa"], self.model, endpoints, self.token))
         for process in self.processes.values():
             process.wait_until_up()
         return self

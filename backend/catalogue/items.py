@@ -18,6 +18,8 @@ MATERIAL_FORMS = ("original", "copy", "original_and_copy")
 AUDIENCES = ("person", "business", "foreigner")
 ITEM_TIERS = ("national", "provincial", "city", "county")
 ITEM_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,99}$")
+RECEPTIONS = ("online", "appointment")
+DELIVERY_METHODS = ("window", "mail", "electronic")
 
 _BILINGUAL_FIELDS = ("name", "summary", "eligibility", "fee", "where", "legal_basis")
 
@@ -37,6 +39,31 @@ class ServiceItem:
 
     def name(self, lang: str) -> str:
         return str(self.content["name"][lang])
+
+    @property
+    def online_level(self) -> str | None:
+        """None for local items: their portal does not say how far they can be done online."""
+        return self.content.get("online_level") if self.source == "national" else None
+
+
+def reception(item: ServiceItem) -> str:
+    """'online' when the assistant can take the application; otherwise the citizen books a visit.
+
+    Local items have no online level, so they are treated as the on-site ones are.
+    """
+    return "online" if item.online_level in ("fully_online", "one_visit") else "appointment"
+
+
+def delivery_methods(item: ServiceItem) -> list[str]:
+    """How the result may reach the citizen: always at the window; by mail unless the
+    citizen must come in person anyway; electronically only when nothing needs a visit."""
+    level = item.online_level
+    methods = ["window"]
+    if level in ("fully_online", "one_visit"):
+        methods.append("mail")
+    if level == "fully_online":
+        methods.append("electronic")
+    return methods
 
 
 def national_item(raw: Mapping[str, Any], departments: Mapping[str, Any]) -> ServiceItem:
@@ -61,6 +88,8 @@ def national_item(raw: Mapping[str, Any], departments: Mapping[str, Any]) -> Ser
             problems.append(f"materials[{index}].form must be one of {MATERIAL_FORMS}")
     if not raw.get("materials"):
         problems.append("materials must list at least one document")
+    for index, question in enumerate(raw.get("eligibility_questions") or []):
+        _expect_bilingual(question, f"eligibility_questions[{index}]", problems)
     steps = raw.get("steps") or {}
     for stage in STAGES:
         _expect_bilingual(steps.get(stage), f"steps.{stage}", problems)
@@ -104,9 +133,12 @@ def localize(
         "online_level_label": labels["online_levels"][c["online_level"]][lang],
         "time_limit_days": c["promised_days"],
         "statutory_days": c["statutory_days"],
+        "reception": reception(item),
+        "delivery": delivery_methods(item),
         "fee": c["fee"][lang],
         "summary": c["summary"][lang],
         "eligibility": c["eligibility"][lang],
+        "eligibility_questions": [question[lang] for question in c.get("eligibility_questions") or []],
         "materials": [
             {
                 "name": m[lang],
@@ -148,6 +180,8 @@ def _localize_local(item: ServiceItem, lang: str, labels: Mapping[str, Any]) -> 
         "summary": labels["local_item_note"][lang],
         "online_level": None,
         "time_limit_days": None,
+        "reception": reception(item),
+        "delivery": delivery_methods(item),
         "fee": None,
         "materials": [],
         "steps": [],

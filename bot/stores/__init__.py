@@ -1,0 +1,1 @@
+"""Tracker stores the Rasa server can be configured with in endpoints.yml."""

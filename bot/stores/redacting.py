@@ -1,0 +1,285 @@
+"""A tracker store that never writes personal data: it wraps the store Rasa would use
+(SQL, Redis, any other) and hands it a redacted copy of each tracker to save.
+
+Configured in endpoints.yml; the real store's settings go under `store`:
+
+    tracker_store:
+      type: bot.stores.redacting.RedactingTrackerStore
+      store:
+        type: SQL
+        dialect: sqlite
+        db: var/tracker.db
+      pii_slots: [applicant_name, id_number, phone]   # optional; this is the default
+
+What the copy holds instead of the conversation as it happened:
+
+- a user message sent while the form asked for a personal slot (the `requested_slot` in
+  force at that point), or followed in the same turn by a personal slot set to a value
+  that is not sealed, becomes "[redacted]" whole, entities included: names cannot be found
+  by a pattern, only by knowing what was asked;
+- a personal slot keeps None and the action server's ciphertext ("sealed:…"); any other
+  value becomes "[redacted]";
+- every other string (user and bot texts, other slots, bot data, metadata) goes through
+  bot.privacy.redact_text, which replaces ID numbers, mobile numbers and long digit runs.
+
+The copy has the same events in the same order with the same timestamps, because Rasa's
+stores decide what is new from what they already hold: the SQL store appends the events
+beyond the count it has for the latest session, the Redis store rewrites the whole
+tracker but first replays the new one up to the last stored timestamp and compares it
+with the stored events (on a mismatch it merges and duplicates). Redacting the same
+events therefore always gives the same result, and redacting twice changes nothing. The
+one rule that looks ahead (a slot set after the message) is not applied to a message the
+store already holds: Rasa saves once per message, after the actions, so a message and the
+slots it fills arrive together; only a save in between (the HTTP API's /messages, then
+/execute) separates them, and then the earlier message stays as it was saved.
+
+Rasa reads the tracker back from the store at every message, so what the next turn sees
+of a personal slot is its sealed value (or "[redacted]"), never the plain one. The
+tracker Rasa holds in memory during a turn is not changed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Iterable, Mapping
+from typing import Any
+
+from rasa.core.brokers.broker import EventBroker
+from rasa.core.tracker_store import TrackerStore
+from rasa.shared.core.constants import REQUESTED_SLOT
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import Event, UserUttered
+from rasa.shared.core.trackers import AnySlotDict, DialogueStateTracker
+from rasa.utils.endpoints import EndpointConfig
+
+from bot.privacy import is_sealed, redact_value
+
+DEFAULT_PII_SLOTS = ("applicant_name", "id_number", "phone")
+REDACTED = "[redacted]"
+
+# Identify an event rather than say anything: the same for every citizen.
+_KEPT_AS_IS = frozenset({"event", "timestamp", "message_id", "input_channel"})
+# After these, slots start afresh, so a slot set next was not caused by the last message.
+_NEW_START = frozenset({"session_started", "restart"})
+
+
+def redact_events(
+    events: Iterable[Event], pii_slots: Collection[str] = DEFAULT_PII_SLOTS, stored: Iterable[Event] | None = None
+) -> list[Event]:
+    """New events, one for each of `events` and in the same order, without personal data.
+
+    `stored`: the events the store already holds for the conversation, if known; a user
+    message among them is redacted as it was when it was saved.
+    The events are taken through the JSON Rasa's stores write (`as_dict`), so the copies
+    share nothing with the originals and equal what a store would give back.
+    """
+    return _Redaction(events, pii_slots).events(stored)
+
+
+def redact_tracker(
+    tracker: DialogueStateTracker, pii_slots: Collection[str] = DEFAULT_PII_SLOTS, stored: Iterable[Event] | None = None
+) -> DialogueStateTracker:
+    """A new tracker for the same conversation whose events are `redact_events` of the
+    tracker's events, replayed so that its slots and latest message match them too."""
+    return _tracker_with(tracker, redact_events(tracker.events, pii_slots, stored))
+
+
+class RedactingTrackerStore(TrackerStore):
+    """Saves redacted copies into the configured store and reads everything back from it."""
+
+    def __init__(
+        self,
+        domain: Domain | None = None,
+        event_broker: EventBroker | None = None,
+        store: Mapping[str, Any] | EndpointConfig | TrackerStore | None = None,
+        pii_slots: Iterable[str] | str | None = None,
+        host: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        # Rasa passes the endpoint's top-level `url` as `host` and every other key as a
+        # keyword; settings meant for the real store would be silently ignored here.
+        if store is None:
+            raise ValueError("RedactingTrackerStore needs `store:`, the tracker store it saves into")
+        if host or kwargs:
+            unexpected = sorted({*kwargs, *(["url"] if host else [])})
+            raise ValueError(f"RedactingTrackerStore: put {unexpected} under `store:`, the real store's settings")
+        if isinstance(pii_slots, str):
+            pii_slots = [pii_slots]
+        self.pii_slots = frozenset(DEFAULT_PII_SLOTS if pii_slots is None else pii_slots)
+        self._inner = _inner_store(store, domain, event_broker)
+        # The broker is the inner store's too: it publishes the redacted events it saves.
+        # Keeping it here lets Rasa close it on shutdown.
+        super().__init__(domain, event_broker)
+
+    @property
+    def inner(self) -> TrackerStore:
+        """The store the redacted trackers are saved into."""
+        return self._inner
+
+    @property
+    def domain(self) -> Domain:
+        return self._inner.domain
+
+    @domain.setter
+    def domain(self, domain: Domain | None) -> None:
+        # Rasa creates the store before it has loaded a model and sets the domain later;
+        # the inner store needs it to know the slots of the trackers it reads back.
+        self._inner.domain = domain or Domain.empty()
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        await self._inner.save(await self._redacted(tracker))
+
+    async def stream_events(self, tracker: DialogueStateTracker) -> None:
+        await self._inner.stream_events(await self._redacted(tracker))
+
+    async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
+        self._inner.max_event_history = self.max_event_history
+        return await self._inner.retrieve(sender_id)
+
+    async def retrieve_full_tracker(self, conversation_id: str) -> DialogueStateTracker | None:
+        self._inner.max_event_history = self.max_event_history
+        return await self._inner.retrieve_full_tracker(conversation_id)
+
+    async def exists(self, conversation_id: str) -> bool:
+        return await self._inner.exists(conversation_id)
+
+    async def keys(self) -> Iterable[str]:
+        return await self._inner.keys()
+
+    async def _redacted(self, tracker: DialogueStateTracker) -> DialogueStateTracker:
+        redaction = _Redaction(tracker.events, self.pii_slots)
+        stored = None
+        if redaction.needs_saved_state:
+            # Only when a message would be withheld because of a slot set after it: a
+            # message saved before that slot was must be written as it was saved. The
+            # SQL store only appends, so it could not be taken back, and a changed copy
+            # would make the Redis store merge it in a second time at the end. Costs one
+            # read, and only in that case.
+            saved = await self._inner.retrieve_full_tracker(tracker.sender_id)
+            stored = list(saved.events) if saved is not None else []
+        return _tracker_with(tracker, redaction.events(stored))
+
+    def __getattr__(self, name: str) -> Any:
+        # Anything else a particular store offers (delete, its engine or client, …).
+        if name.startswith("__") or name == "_inner":
+            raise AttributeError(name)
+        return getattr(self._inner, name)
+
+
+def _inner_store(
+    store: Mapping[str, Any] | EndpointConfig | TrackerStore, domain: Domain | None, event_broker: EventBroker | None
+) -> TrackerStore:
+    if isinstance(store, TrackerStore):
+        return store
+    config = store if isinstance(store, EndpointConfig) else EndpointConfig.from_dict(dict(store))
+    # Rasa's own factory, so that every store type, plugin and connection check it knows
+    # works here as it would at the top level.
+    return TrackerStore.create(config, domain, event_broker)
+
+
+class _Redaction:
+    """The events of one tracker as JSON and which user messages to keep no text of."""
+
+    def __init__(self, events: Iterable[Event], pii_slots: Collection[str]) -> None:
+        self.pii_slots = pii_slots
+        self.serialised = [json.dumps(event.as_dict()) for event in events]
+        self.asked: set[int] = set()
+        """Messages sent while the form asked for a personal slot."""
+        self.told: dict[int, float] = {}
+        """Messages followed by a personal slot set in plain, with their timestamps."""
+        # The `requested_slot` in force at each message comes from replaying the events
+        # on a tracker of its own, so that restarts, session starts, slot resets and
+        # rewinds count exactly as they do for Rasa.
+        scratch = DialogueStateTracker("redaction", None)  # knows every slot, needs no domain
+        last_message: int | None = None
+        for index, text in enumerate(self.serialised):
+            data = json.loads(text)
+            kind = data.get("event")
+            if kind == "user":
+                last_message = index
+                if scratch.get_slot(REQUESTED_SLOT) in pii_slots:
+                    self.asked.add(index)
+            elif kind in _NEW_START:
+                last_message = None
+            elif kind == "slot" and last_message is not None and self._set_in_plain(data):
+                # Set from the message by a slot mapping or a validation that did not
+                # seal it: the message held the value.
+                self.told[last_message] = float(json.loads(self.serialised[last_message])["timestamp"])
+            scratch.update(_event(data))
+
+    @property
+    def needs_saved_state(self) -> bool:
+        return any(index not in self.asked for index in self.told)
+
+    def events(self, stored: Iterable[Event] | None) -> list[Event]:
+        withheld = self.asked | set(self.told)
+        if stored is not None:
+            stored = list(stored)
+            saved_until = max((event.timestamp for event in stored), default=float("-inf"))
+            saved_withheld = {e.timestamp for e in stored if isinstance(e, UserUttered) and e.text == REDACTED}
+            withheld = self.asked | {
+                index
+                for index, timestamp in self.told.items()
+                if timestamp > saved_until or timestamp in saved_withheld
+            }
+        redacted: list[Event] = []
+        withholding = False
+        for index, text in enumerate(self.serialised):
+            data = json.loads(text)
+            if data.get("event") == "user":
+                withholding = index in withheld
+            redacted.append(_event(self._redact(data, withholding, index in withheld)))
+        return redacted
+
+    def _set_in_plain(self, data: dict[str, Any]) -> bool:
+        value = data.get("value")
+        return data.get("name") in self.pii_slots and value is not None and not is_sealed(value)
+
+    def _redact(self, data: dict[str, Any], withholding: bool, withhold_this: bool) -> dict[str, Any]:
+        """One serialised event without personal data. `withholding`: the latest user
+        message is withheld; `withhold_this`: this event is that message."""
+        redacted = {key: value if key in _KEPT_AS_IS else redact_value(value) for key, value in data.items()}
+        kind = data.get("event")
+        if kind == "slot" and data.get("name") in self.pii_slots:
+            value = data.get("value")
+            redacted["value"] = value if value is None or is_sealed(value) else REDACTED
+        elif kind == "user" and withhold_this:
+            if data.get("text") is not None:
+                redacted["text"] = REDACTED
+            parse_data = redacted.get("parse_data")
+            if isinstance(parse_data, dict):
+                if parse_data.get("text") is not None:
+                    parse_data["text"] = REDACTED
+                _withhold_entity_values(parse_data.get("entities"))
+        elif kind == "entities" and withholding:
+            # Entities a policy added to the withheld message are parts of its text.
+            _withhold_entity_values(redacted.get("entities"))
+        return redacted
+
+
+def _tracker_with(tracker: DialogueStateTracker, events: list[Event]) -> DialogueStateTracker:
+    slots = None if isinstance(tracker.slots, AnySlotDict) else tracker.slots.values()
+    copy = DialogueStateTracker(
+        tracker.sender_id,
+        slots,
+        tracker._max_event_history,
+        tracker.sender_source,
+        is_rule_tracker=tracker.is_rule_tracker,
+    )
+    for event in events:
+        copy.update(event)
+    return copy
+
+
+def _withhold_entity_values(entities: Any) -> None:
+    for entity in entities if isinstance(entities, list) else []:
+        if isinstance(entity, dict) and entity.get("value") is not None:
+            entity["value"] = REDACTED
+
+
+def _event(data: dict[str, Any]) -> Event:
+    event = Event.from_parameters(data)
+    if event is None:
+        # Dropping it would shift the events the store counts; keeping it could leak.
+        raise ValueError(f"cannot rebuild a {data.get('event')!r} event from its own serialisation")
+    return event
