@@ -234,7 +234,8 @@ class ValidateApplicationForm(FormValidationAction):
             return {}
         intent, _ = self._intent(tracker)
         materials = ((await self._reception(tracker).current_service()) or {}).get("materials") or []
-        missing = replies.read_numbers(text, len(materials)) if not replies.is_yes(text, intent) else []
+        ready = replies.is_yes(text, intent) or replies.says_ready(text)
+        missing = replies.read_numbers(text, len(materials)) if not ready else []
         if missing or replies.is_no(text, intent):
             already = tracker.get_slot("materials_missing")
             if already is not None and not missing:
@@ -247,9 +248,8 @@ class ValidateApplicationForm(FormValidationAction):
             )
             self._note(materials_missing=shown)
             return self._valid(materials_ready=None)
-        if replies.is_yes(text, intent):
-            ready = "some_missing" if tracker.get_slot("materials_missing") else "all"
-            return self._valid(materials_ready=ready)
+        if ready:
+            return self._valid(materials_ready="some_missing" if tracker.get_slot("materials_missing") else "all")
         if self._escapes(tracker):
             return {}
         return self._invalid("materials_ready", tracker, dispatcher, "utter_answer_materials")

@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 
 _YES = re.compile(
-    r"^(是|是的|对|对的|嗯|好|好的|行|可以|确认|确定|没问题|符合|有|都有|齐了|都齐了|yes|yeah|yep|y|ok|okay|sure|correct|confirm)\W*$",
+    r"^(是|是的|对|对的|嗯|好|好的|行|可以|确认|确定|没问题|符合|有|都有|齐了|都齐了|继续|继续吧"
+    r"|yes|yeah|yep|y|ok|okay|sure|correct|confirm|go on|continue)\W*$",
     re.IGNORECASE,
 )
 _NO = re.compile(r"^(不|不是|否|没有|没|不对|不符合|还没|no|nope|n|not yet)\W*$", re.IGNORECASE)
@@ -49,6 +50,18 @@ def normalise(text: str) -> str:
 
 def is_yes(text: str, intent: str | None = None) -> bool:
     return intent == "affirm" or bool(_YES.match(normalise(text)))
+
+
+_READY = re.compile(
+    r"齐|备好|准备好|都有|带上了|everything|all of them|all the documents|ready|got them", re.IGNORECASE
+)
+_NEGATED = re.compile(r"没|不|缺|还差|missing|\bnot\b|n't|\bno\b|lack", re.IGNORECASE)
+
+
+def says_ready(text: str) -> bool:
+    """'材料都备好了' / 'I've got everything': the documents are ready (and no 'not' in sight)."""
+    text = normalise(text)
+    return bool(_READY.search(text)) and not _NEGATED.search(text)
 
 
 def is_no(text: str, intent: str | None = None) -> bool:

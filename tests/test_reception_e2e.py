@@ -112,6 +112,9 @@ def test_full_application_in_chinese_with_a_correction_at_the_summary(stack: Sta
     ).json()
     assert stored["applicant"] == {"name": NAMES[0], "id_number": ID_ZH, "phone": PHONE_ZH_FIXED}
     assert stored["delivery"] == "electronic" and stored["conversation_id"] == "apply-zh"
+    slots = tracker_slots(stack, "apply-zh")
+    assert all(slots.get(slot) is None for slot in ("applicant_name", "id_number", "phone", "application_service"))
+    assert slots["last_application_id"] == receipt["application_id"]
 
 
 def test_full_application_in_english(stack: Stack) -> None:
@@ -175,6 +178,39 @@ def test_cancel_then_resume_where_it_stopped(stack: Stack) -> None:
     assert "120元" in texts(stack.say(sender, "护照要多少钱")), "another question is answered normally"
     answers = stack.say(sender, "把刚才没填完的接着填")
     assert "身份证号码" in texts(answers), "the form resumes at the ID number, the first thing not yet given"
+
+
+def test_missing_materials_are_explained_then_the_citizen_may_go_on(stack: Stack) -> None:
+    sender = "materials"
+    stack.say(sender, "在成都武侯区开小吃店要办食品经营许可吗")
+    service = service_view(stack, "food-business-licence", "510107")
+    stack.say(sender, "我要在线申请")
+    answer_eligibility(stack, sender, service, "是")
+    answers = stack.say(sender, "缺第1项")
+    assert "食品经营许可申请书：" in texts(answers) and "窗口" in texts(answers), "how to get the form"
+    assert "现在继续提交申请吗" in texts(answers)
+    assert "申请人的姓名" in texts(stack.say(sender, "继续吧"))
+
+
+def test_materials_not_ready_ends_the_application_politely(stack: Stack) -> None:
+    sender = "materials-not-ready"
+    stack.say(sender, "I need a food business licence in Wuhou, Chengdu")
+    service = service_view(stack, "food-business-licence", "510107")
+    stack.say(sender, "apply for it now please")
+    answer_eligibility(stack, sender, service, "yes")
+    assert "how to get what is missing" in texts(stack.say(sender, "no")).lower()
+    answers = stack.say(sender, "no")
+    assert "Come back when you have them" in texts(answers)
+    assert tracker_slots(stack, sender)["application_service"] is None
+
+
+def test_not_eligible_ends_the_application_with_the_conditions(stack: Stack) -> None:
+    sender = "not-eligible"
+    stack.say(sender, "在成都武侯区开小吃店要办食品经营许可吗")
+    stack.say(sender, "我要在线申请")
+    answers = stack.say(sender, "否")
+    assert "可能不符合办理条件" in texts(answers)
+    assert not customs(answers, "application_receipt")
 
 
 def test_repeated_failures_offer_to_stop(stack: Stack) -> None:
@@ -251,6 +287,13 @@ def test_unknown_application_number_is_refused_like_a_wrong_code(stack: Stack) -
     assert "don't match" in texts(stack.say("status-unknown", "1234"))
 
 
+def tracker_slots(stack: Stack, sender: str) -> dict[str, Any]:
+    answer = requests.get(f"{stack.rasa_url}/conversations/{sender}/tracker", params={"token": stack.token}, timeout=10)
+    answer.raise_for_status()
+    slots: dict[str, Any] = answer.json()["slots"]
+    return slots
+
+
 def tracker_events(stack: Stack, sender: str) -> list[dict[str, Any]]:
     answer = requests.get(f"{stack.rasa_url}/conversations/{sender}/tracker", params={"token": stack.token}, timeout=10)
     answer.raise_for_status()
@@ -280,6 +323,46 @@ def test_citizen_is_notified_in_their_conversation_when_staff_move_the_applicati
     assert notice is not None, "the notice reached the conversation"
     assert notice["data"]["custom"]["status"] == "supplement_required"
     assert "需补正材料" in notice["text"] and "请补充营业场所平面图" in notice["text"], "in the citizen's language"
+
+
+def test_notice_is_in_english_for_an_english_conversation(stack: Stack) -> None:
+    sender = "notify-en"
+    stack.say(sender, "I need a food business licence for a snack bar in Wuhou, Chengdu")
+    service = service_view(stack, "food-business-licence", "510107")
+    stack.say(sender, "please file the application for me now")
+    answer_eligibility(stack, sender, service, "yes")
+    stack.say(sender, "yes")
+    stack.say(sender, NAMES[1])
+    stack.say(sender, ID_EN)
+    stack.say(sender, PHONE_EN)
+    stack.say(sender, "collect at the window")
+    application_id = customs(stack.say(sender, "confirm"), "application_receipt")[0]["application_id"]
+    for status in ("in_review", "approved"):
+        requests.post(
+            f"{platform_url(stack)}/api/v1/applications/{application_id}/transitions",
+            json={"status": status},
+            headers=staff(stack),
+            timeout=10,
+        ).raise_for_status()
+    notices: list[dict[str, Any]] = []
+    for _ in range(50):
+        notices = [
+            event
+            for event in tracker_events(stack, sender)
+            if event.get("event") == "bot"
+            and ((event.get("data") or {}).get("custom") or {}).get("type") == "application_update"
+        ]
+        if len(notices) == 2:
+            break
+        time.sleep(0.2)
+    assert [notice["data"]["custom"]["status"] for notice in notices] == ["in_review", "approved"], "in order"
+    assert "News on your application" in notices[0]["text"] and "under review" in notices[0]["text"]
+
+
+def test_chinese_status_check_with_a_wrong_code_reveals_nothing(stack: Stack) -> None:
+    stack.say("status-wrong-zh", "帮我查下办件进度 ZW20261126-AAAAAA")
+    answers = stack.say("status-wrong-zh", "0000")
+    assert "不匹配" in texts(answers) and not customs(answers, "application_status")
 
 
 def test_rasa_api_is_closed_without_the_token(stack: Stack) -> None:

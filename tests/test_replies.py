@@ -161,3 +161,15 @@ def test_requests_are_not_answers(text: str) -> None:
 @pytest.mark.parametrize("text", ["钱多多", "钱伟", "王芳", "Anna Schmidt", "Tom Li"])
 def test_names_are_not_requests(text: str) -> None:
     assert not replies.sounds_like_a_request(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["材料都备好了", "清单上的东西我都备好了", "I've got everything on the list", "all ready"]
+)
+def test_documents_ready(text: str) -> None:
+    assert replies.says_ready(text)
+
+
+@pytest.mark.parametrize("text", ["还没准备好", "不齐", "not ready yet", "I don't have everything"])
+def test_documents_not_ready(text: str) -> None:
+    assert not replies.says_ready(text)
