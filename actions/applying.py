@@ -183,6 +183,21 @@ class ActionStartApplication(ServiceAction):
         conversation.say("utter_start_appointment" if intent == "book_appointment" else "utter_start_application")
 
 
+class ActionAnswerOutOfForm(ServiceAction):
+    """Yes, no, a correction or a delivery method with no question open: the card, if the
+    words name an item ('I want to protect my brand name' is no correction), else what next."""
+
+    def name(self) -> str:
+        return "action_answer_out_of_form"
+
+    async def answer(self, conversation: Conversation) -> None:
+        service = names_an_item(await conversation.search()) if len(conversation.text) > 3 else None
+        if service is not None:
+            conversation.show_card(service)
+        else:
+            conversation.say("utter_what_next")
+
+
 class ActionPauseApplication(ServiceAction):
     """'Cancel' (or another request) in the middle: the form stops, the answers so far are kept."""
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timezone
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -31,6 +31,7 @@ from actions import replies
 from actions.applying import ESCAPE_INTENTS, Reception, answer_to
 from actions.matching import decide
 from actions.sealed import seal
+from backend.procedure.appointments import office_today
 from backend.procedure.identity import check_id_number, normalize_mobile
 
 logger = logging.getLogger(__name__)
@@ -313,7 +314,7 @@ class ValidateApplicationForm(FormValidationAction):
             return {}
         days = await self._reception(tracker).appointment_days()
         offered = [date.fromisoformat(day["date"]) for day in days if any(s["available"] for s in day["slots"])]
-        chosen = replies.read_date(text, offered, date.today())
+        chosen = replies.read_date(text, offered, office_today(datetime.now(timezone.utc)))
         if chosen in offered:
             return self._valid(appointment_date=chosen.isoformat())
         if chosen is None and self._escapes(tracker):

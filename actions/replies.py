@@ -117,6 +117,18 @@ def sounds_like_a_request(text: str) -> bool:
     return bool(_REQUEST_WORDS.search(normalise(text)))
 
 
+_PROGRESS_WORDS = re.compile(
+    r"进度|状态|进展|到哪|哪一步|审批|审核|结果|批了|批下来|办好|办完|查询|查一下|查下|查查"
+    r"|status|progress|update|approved|track|where is|check|news|result|how far|stage",
+    re.IGNORECASE,
+)
+
+
+def asks_about_progress(text: str) -> bool:
+    """Words of a status check ('进度', 'status', 'approved yet'), not of finding a service."""
+    return bool(_PROGRESS_WORDS.search(normalise(text)))
+
+
 def has_long_number(text: str) -> bool:
     """Whether the reply carries a number of 7 or more digits (an attempt at an ID or a phone)."""
     return bool(_DIGIT_RUN.search(normalise(text)))

@@ -12,13 +12,14 @@ import logging
 from typing import Any
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import ActiveLoop, SlotSet
+from rasa_sdk.events import ActiveLoop, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
 from actions import cards, replies
 from actions.applying import ESCAPE_INTENTS, answer_to
+from actions.matching import names_an_item
 from actions.platform import Locked, WrongCode, in_thread
 from actions.sealed import seal, unseal
 from actions.services import Conversation, ServiceAction, platform
@@ -89,16 +90,22 @@ class ValidateStatusForm(FormValidationAction):
 
 
 class ActionStartStatusCheck(ServiceAction):
-    """A fresh check; a number given in the same breath ('查 ZW20261126-7KQ3MX') is taken."""
+    """A fresh check; a number given in the same breath ('查 ZW20261126-7KQ3MX') is taken.
+    A message that only names an item, with no word of progress, gets the item's card."""
 
     def name(self) -> str:
         return "action_start_status_check"
 
     async def answer(self, conversation: Conversation) -> None:
-        conversation.events += [
-            SlotSet("status_application_id", replies.read_application_id(conversation.text)),
-            SlotSet("verification_code", None),
-        ]
+        number = replies.read_application_id(conversation.text)
+        if number is None and not replies.asks_about_progress(conversation.text):
+            # 'daolu yunshu xukezheng application' names an item, not a check: its card, no form.
+            service = names_an_item(await conversation.search())
+            if service is not None:
+                conversation.show_card(service)
+                conversation.events.append(FollowupAction("action_listen"))
+                return
+        conversation.events += [SlotSet("status_application_id", number), SlotSet("verification_code", None)]
 
 
 class ActionAskStatusApplicationId(ServiceAction):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ import pytest
 import requests
 
 from backend.catalogue import sources
+from backend.procedure.appointments import office_today
 from backend.procedure.workdays import WorkCalendar
 from tools.stack import Stack
 from tools.train import ensure_model
@@ -44,6 +45,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 @pytest.fixture(scope="module")
 def calendar() -> WorkCalendar:
     return WorkCalendar.from_data(sources.read_holidays())
+
+
+def today_at_the_offices() -> date:
+    return office_today(datetime.now(timezone.utc))
 
 
 def customs(answers: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
@@ -105,7 +110,7 @@ def test_full_application_in_chinese_with_a_correction_at_the_summary(stack: Sta
     receipt = customs(answers, "application_receipt")[0]
     assert receipt["service_id"] == "food-business-licence" and receipt["status"] == "received"
     promised = service_view(stack, "food-business-licence", "510107")["time_limit_days"]
-    assert receipt["expected_completion"] == calendar.add_working_days(date.today(), promised).isoformat()
+    assert receipt["expected_completion"] == calendar.add_working_days(today_at_the_offices(), promised).isoformat()
     assert receipt["application_id"] in texts(answers) and receipt["expected_completion"] in texts(answers)
     stored = requests.get(
         f"{platform_url(stack)}/api/v1/applications/{receipt['application_id']}", headers=staff(stack), timeout=10
@@ -235,7 +240,7 @@ def test_appointment_for_an_item_done_only_at_the_window(stack: Stack, calendar:
     assert "请选择预约日期" in texts(answers)
     days = [button["payload"] for answer in answers for button in answer.get("buttons") or []]
     assert days and all(calendar.is_working_day(date.fromisoformat(day)) for day in days)
-    assert all(date.fromisoformat(day) > date.today() for day in days)
+    assert all(date.fromisoformat(day) > today_at_the_offices() for day in days)
     answers = stack.say(sender, "第二个")
     assert "可预约的时段" in texts(answers)
     times = [button["payload"] for answer in answers for button in answer.get("buttons") or []]

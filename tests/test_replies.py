@@ -173,3 +173,15 @@ def test_documents_ready(text: str) -> None:
 @pytest.mark.parametrize("text", ["还没准备好", "不齐", "not ready yet", "I don't have everything"])
 def test_documents_not_ready(text: str) -> None:
     assert not replies.says_ready(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["查一下我的办件进度", "审批通过了没", "check my application", "has it been approved", "status please"]
+)
+def test_progress_words(text: str) -> None:
+    assert replies.asks_about_progress(text)
+
+
+@pytest.mark.parametrize("text", ["daolu yunshu xukezheng application", "护照申请", "passport application form"])
+def test_naming_an_item_is_not_asking_about_progress(text: str) -> None:
+    assert not replies.asks_about_progress(text)
