@@ -11,7 +11,7 @@ from actions import cards
 from actions.applying import Reception
 from actions.sealed import unseal
 from actions.services import Conversation, ServiceAction
-from backend.procedure.identity import mask_id_number, mask_mobile
+from backend.procedure.identity import mask_id_number, mask_mobile, mask_name
 
 YES_NO = {
     "zh": [{"title": "是", "payload": "/affirm"}, {"title": "否", "payload": "/deny"}],
@@ -23,8 +23,9 @@ def _reception(conversation: Conversation) -> Reception:
     return Reception(conversation.dispatcher, conversation.tracker)
 
 
-def mask_name(name: str) -> str:
-    return name[:1] + "*" * max(len(name) - 1, 1)
+def numbered(buttons: list[dict[str, str]]) -> str:
+    """The buttons as a numbered list, for channels that cannot draw buttons ('2' chooses the second)."""
+    return "\n".join(f"{index}. {button['title']}" for index, button in enumerate(buttons, start=1))
 
 
 class ActionAskEligibility(ServiceAction):
@@ -80,7 +81,7 @@ class ActionAskDelivery(ServiceAction):
             }
             for method in offered
         ]
-        choices = "\n".join(f"{index}. {button['title']}" for index, button in enumerate(buttons, start=1))
+        choices = numbered(buttons)
         conversation.say("utter_ask_delivery", choices=choices, buttons=buttons)
 
 
@@ -95,7 +96,7 @@ class ActionAskAppointmentDate(ServiceAction):
             conversation.say("utter_no_appointment_days")
             return
         buttons = [{"title": _day_label(day, conversation.lang), "payload": day} for day in free]
-        choices = "\n".join(f"{index}. {button['title']}" for index, button in enumerate(buttons, start=1))
+        choices = numbered(buttons)
         conversation.say("utter_ask_appointment_date", choices=choices, buttons=buttons)
 
 
@@ -107,7 +108,7 @@ class ActionAskAppointmentTime(ServiceAction):
         day = str(conversation.tracker.get_slot("appointment_date"))
         times = await _reception(conversation).appointment_times(day)
         buttons = [{"title": time, "payload": time} for time in times]
-        choices = "\n".join(f"{index}. {time}" for index, time in enumerate(times, start=1))
+        choices = numbered(buttons)
         conversation.say(
             "utter_ask_appointment_time", date=_day_label(day, conversation.lang), choices=choices, buttons=buttons
         )

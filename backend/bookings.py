@@ -40,17 +40,10 @@ class AppointmentDraft:
 
 
 @dataclass(frozen=True)
-class Appointment:
+class Appointment(AppointmentDraft):
+    """A booking as recorded: the draft, its id and status."""
+
     id: str
-    service_id: str
-    region_code: str
-    date: date
-    time: str
-    applicant_name: str
-    phone: str
-    channel: str
-    conversation_id: str | None
-    lang: str
     status: str
     created_at: datetime
 

@@ -65,19 +65,11 @@ class ApplicationDraft:
 
 
 @dataclass(frozen=True)
-class Application:
+class Application(ApplicationDraft):
+    """An application as recorded: the draft, its id, where it stands and its history."""
+
     id: str
-    service_id: str
-    region_code: str
-    applicant_name: str
-    id_number: str
-    phone: str
-    delivery: str
-    channel: str
-    conversation_id: str | None
-    lang: str
     status: str
-    expected_completion: date
     created_at: datetime
     history: tuple[HistoryEntry, ...]
 

@@ -32,7 +32,7 @@ PHONE_ZH = "13912345678"
 PHONE_ZH_FIXED = "13698765432"
 PHONE_EN = "13611112222"
 PHONE_BOOKING = "13788889999"
-NAMES = ("赵一鸣", "Anna Schmidt", "孙悦")
+NAMES = ("赵一鸣", "Anna Schmidt", "孙悦", "钱多多")
 PERSONAL = (ID_ZH, ID_ZH.lower(), ID_EN, PHONE_ZH, PHONE_ZH_FIXED, PHONE_EN, PHONE_BOOKING, *NAMES)
 
 
@@ -80,6 +80,42 @@ def answer_eligibility(stack: Stack, sender: str, service: dict[str, Any], yes: 
     for _ in service.get("eligibility_questions") or []:
         answers = stack.say(sender, yes)
     return answers
+
+
+STEPS = {
+    "zh": [
+        ("card", "在成都武侯区开小吃店要办食品经营许可吗"),
+        ("apply", "我要在线申请"),
+        ("eligibility", "是"),
+        ("materials", "齐了"),
+        ("name", NAMES[3]),  # 钱 is a surname, not a question about money
+        ("id_number", ID_ZH),
+        ("phone", PHONE_ZH),
+        ("delivery", "窗口领取"),
+    ],
+    "en": [
+        ("card", "I need a food business licence in Wuhou, Chengdu"),
+        ("apply", "apply for it now please"),
+        ("eligibility", "yes"),
+        ("materials", "yes"),
+        ("name", NAMES[1]),
+        ("id_number", ID_EN),
+        ("phone", PHONE_EN),
+        ("delivery", "collect at the window"),
+    ],
+}
+
+
+def walk(stack: Stack, sender: str, lang: str, through: str) -> list[dict[str, Any]]:
+    """Answers the application form correctly up to and including the step `through`."""
+    questions = len(service_view(stack, "food-business-licence", "510107").get("eligibility_questions") or [])
+    answers: list[dict[str, Any]] = []
+    for step, message in STEPS[lang]:
+        for _ in range(questions if step == "eligibility" else 1):
+            answers = stack.say(sender, message)
+        if step == through:
+            return answers
+    raise ValueError(through)
 
 
 def apply_until_summary_zh(stack: Stack, sender: str) -> list[dict[str, Any]]:
@@ -146,39 +182,20 @@ def test_full_application_in_english(stack: Stack) -> None:
 )
 def test_invalid_id_number_is_explained_and_asked_again(stack: Stack, bad_id: str, explanation: str) -> None:
     sender = f"bad-id-{bad_id}"
-    stack.say(sender, "在成都武侯区开小吃店要办食品经营许可吗")
-    service = service_view(stack, "food-business-licence", "510107")
-    stack.say(sender, "帮我在线申请")
-    answer_eligibility(stack, sender, service, "是")
-    stack.say(sender, "齐了")
-    stack.say(sender, "钱多多")
-    answers = stack.say(sender, bad_id)
-    assert explanation in texts(answers)
+    assert "身份证号码" in texts(walk(stack, sender, "zh", through="name"))
+    assert explanation in texts(stack.say(sender, bad_id))
     assert "手机号码" in texts(stack.say(sender, ID_ZH)), "a valid number then moves on"
 
 
 def test_invalid_phone_is_explained_in_english_and_asked_again(stack: Stack) -> None:
-    sender = "bad-phone-en"
-    stack.say(sender, "I need a food business licence in Wuhou, Chengdu")
-    service = service_view(stack, "food-business-licence", "510107")
-    stack.say(sender, "apply for it now please")
-    answer_eligibility(stack, sender, service, "yes")
-    stack.say(sender, "yes")
-    stack.say(sender, "Tom Li")
-    stack.say(sender, ID_EN)
-    answers = stack.say(sender, "12345")
-    assert "11 digits" in texts(answers)
-    assert "How would you like to receive" in texts(stack.say(sender, PHONE_EN))
+    walk(stack, "bad-phone-en", "en", through="id_number")
+    assert "11 digits" in texts(stack.say("bad-phone-en", "12345"))
+    assert "How would you like to receive" in texts(stack.say("bad-phone-en", PHONE_EN))
 
 
 def test_cancel_then_resume_where_it_stopped(stack: Stack) -> None:
     sender = "cancel-resume"
-    stack.say(sender, "在成都武侯区开小吃店要办食品经营许可吗")
-    service = service_view(stack, "food-business-licence", "510107")
-    stack.say(sender, "我要在线申请")
-    answer_eligibility(stack, sender, service, "是")
-    stack.say(sender, "齐了")
-    stack.say(sender, NAMES[0])
+    walk(stack, sender, "zh", through="name")
     assert "继续办理" in texts(stack.say(sender, "先不办了，我再想想"))
     assert "120元" in texts(stack.say(sender, "护照要多少钱")), "another question is answered normally"
     answers = stack.say(sender, "把刚才没填完的接着填")
@@ -186,26 +203,18 @@ def test_cancel_then_resume_where_it_stopped(stack: Stack) -> None:
 
 
 def test_missing_materials_are_explained_then_the_citizen_may_go_on(stack: Stack) -> None:
-    sender = "materials"
-    stack.say(sender, "在成都武侯区开小吃店要办食品经营许可吗")
-    service = service_view(stack, "food-business-licence", "510107")
-    stack.say(sender, "我要在线申请")
-    answer_eligibility(stack, sender, service, "是")
-    answers = stack.say(sender, "缺第1项")
+    walk(stack, "materials", "zh", through="eligibility")
+    answers = stack.say("materials", "缺第1项")
     assert "食品经营许可申请书：" in texts(answers) and "窗口" in texts(answers), "how to get the form"
     assert "现在继续提交申请吗" in texts(answers)
-    assert "申请人的姓名" in texts(stack.say(sender, "继续吧"))
+    assert "申请人的姓名" in texts(stack.say("materials", "继续吧"))
 
 
 def test_materials_not_ready_ends_the_application_politely(stack: Stack) -> None:
     sender = "materials-not-ready"
-    stack.say(sender, "I need a food business licence in Wuhou, Chengdu")
-    service = service_view(stack, "food-business-licence", "510107")
-    stack.say(sender, "apply for it now please")
-    answer_eligibility(stack, sender, service, "yes")
+    walk(stack, sender, "en", through="eligibility")
     assert "how to get what is missing" in texts(stack.say(sender, "no")).lower()
-    answers = stack.say(sender, "no")
-    assert "Come back when you have them" in texts(answers)
+    assert "Come back when you have them" in texts(stack.say(sender, "no"))
     assert tracker_slots(stack, sender)["application_service"] is None
 
 
@@ -219,17 +228,11 @@ def test_not_eligible_ends_the_application_with_the_conditions(stack: Stack) -> 
 
 
 def test_repeated_failures_offer_to_stop(stack: Stack) -> None:
-    sender = "failures"
-    stack.say(sender, "在成都武侯区开小吃店要办食品经营许可吗")
-    service = service_view(stack, "food-business-licence", "510107")
-    stack.say(sender, "我要在线申请")
-    answer_eligibility(stack, sender, service, "是")
-    stack.say(sender, "齐了")
-    stack.say(sender, "钱多多")
+    walk(stack, "failures", "zh", through="name")
     for attempt in range(3):
-        answers = stack.say(sender, f"12345{attempt}")
+        answers = stack.say("failures", f"12345{attempt}")
     assert "取消" in texts(answers)
-    assert "继续办理" in texts(stack.say(sender, "取消"))
+    assert "继续办理" in texts(stack.say("failures", "取消"))
 
 
 def test_appointment_for_an_item_done_only_at_the_window(stack: Stack, calendar: WorkCalendar) -> None:
@@ -332,15 +335,7 @@ def test_citizen_is_notified_in_their_conversation_when_staff_move_the_applicati
 
 def test_notice_is_in_english_for_an_english_conversation(stack: Stack) -> None:
     sender = "notify-en"
-    stack.say(sender, "I need a food business licence for a snack bar in Wuhou, Chengdu")
-    service = service_view(stack, "food-business-licence", "510107")
-    stack.say(sender, "please file the application for me now")
-    answer_eligibility(stack, sender, service, "yes")
-    stack.say(sender, "yes")
-    stack.say(sender, NAMES[1])
-    stack.say(sender, ID_EN)
-    stack.say(sender, PHONE_EN)
-    stack.say(sender, "collect at the window")
+    walk(stack, sender, "en", through="delivery")
     application_id = customs(stack.say(sender, "confirm"), "application_receipt")[0]["application_id"]
     for status in ("in_review", "approved"):
         requests.post(

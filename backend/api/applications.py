@@ -29,7 +29,6 @@ from backend.api.bodies import (
     json_body,
     key_reused,
     lang_field,
-    mask_name,
     object_field,
     region_field,
     service_field,
@@ -41,7 +40,7 @@ from backend.catalogue.catalogue import Catalogue
 from backend.catalogue.items import DELIVERY_METHODS, ITEM_ID, delivery_methods, reception
 from backend.procedure.applications import STATUSES, verification_code
 from backend.procedure.appointments import office_today
-from backend.procedure.identity import check_id_number, mask_id_number, mask_mobile
+from backend.procedure.identity import check_id_number, mask_id_number, mask_mobile, mask_name
 from backend.procedure.workdays import WorkCalendar
 from backend.records import (
     Application,

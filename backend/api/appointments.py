@@ -24,7 +24,6 @@ from backend.api.bodies import (
     json_body,
     key_reused,
     lang_field,
-    mask_name,
     object_field,
     region_field,
     service_field,
@@ -43,7 +42,7 @@ from backend.procedure.appointments import (
     booking_problem,
     office_today,
 )
-from backend.procedure.identity import mask_mobile
+from backend.procedure.identity import mask_mobile, mask_name
 from backend.procedure.workdays import WorkCalendar
 from backend.records import IdempotencyKeyReused
 

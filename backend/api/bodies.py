@@ -130,8 +130,3 @@ def key_reused() -> ApiError:
 def fingerprint(fields: Mapping[str, Any]) -> str:
     """What tells a repeated request from a different one under the same Idempotency-Key."""
     return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()
-
-
-def mask_name(name: str) -> str:
-    """张三 -> 张*: the first character only."""
-    return name[:1] + "*" * max(1, len(name) - 1)

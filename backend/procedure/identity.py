@@ -70,3 +70,8 @@ def mask_id_number(number: str) -> str:
 
 def mask_mobile(number: str) -> str:
     return number[:3] + "****" + number[-4:] if len(number) == 11 else "*" * len(number)
+
+
+def mask_name(name: str) -> str:
+    """张三 -> 张*, Anna Schmidt -> A***********: the first character only."""
+    return name[:1] + "*" * max(1, len(name) - 1)
