@@ -44,6 +44,7 @@ test: lint typecheck validate conversations unit
 bench: model
 	$(PY) -m bench.search
 	$(PY) -m bench.assistant
+	$(PY) -m bench.complaints
 
 regions: setup
 	$(PY) tools/build_regions.py ../shared/data/regions

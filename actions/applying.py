@@ -45,6 +45,7 @@ ESCAPE_INTENTS = frozenset(
         "thank",
         "goodbye",
         "EXTERNAL_application_status_changed",
+        "report_emergency",
     }
 )
 """Intents that are another request rather than an answer to the form's question."""

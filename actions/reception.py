@@ -62,7 +62,18 @@ OFFER_TO_STOP_AFTER = 3
 
 Slots = dict[str, Any]
 LEAVING_INTENTS = frozenset(
-    {"cancel", "resume", "greet", "thank", "goodbye", "switch_language", "apply", "book_appointment", "check_status"}
+    {
+        "cancel",
+        "resume",
+        "greet",
+        "thank",
+        "goodbye",
+        "switch_language",
+        "apply",
+        "book_appointment",
+        "check_status",
+        "report_emergency",
+    }
 )
 STOPPED = "stopped"
 """`eligibility` or `materials_ready` when the citizen cannot go on: the form ends without submitting."""
@@ -98,6 +109,8 @@ class ValidateApplicationForm(FormValidationAction):
         return slots
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        if self._intent(tracker)[0] == "report_emergency":
+            return []  # no answer taken from it: the form rejects, the emergency rule answers
         turn = _Turn(Reception(dispatcher, tracker))
         token = _turn.set(turn)
         try:

@@ -12,7 +12,7 @@ import logging
 from typing import Any
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import ActiveLoop, FollowupAction, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
@@ -51,6 +51,11 @@ def status_words(application: dict[str, Any], lang: str) -> dict[str, str]:
 class ValidateStatusForm(FormValidationAction):
     def name(self) -> str:
         return "validate_status_form"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        if str(((tracker.latest_message or {}).get("intent") or {}).get("name")) == "report_emergency":
+            return []  # no answer taken from it: the form rejects, the emergency rule answers
+        return await super().run(dispatcher, tracker, domain)
 
     @staticmethod
     def _answer_to(slot: str, tracker: Tracker) -> str | None:

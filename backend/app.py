@@ -14,9 +14,12 @@ from backend.api.applications import application_routes
 from backend.api.appointments import appointment_routes
 from backend.api.auth import install_lockout_handler
 from backend.api.catalogue import catalogue_routes
+from backend.api.complaints import complaint_routes
 from backend.api.errors import install_error_handlers
+from backend.api.open311 import install_open311_error_handler, open311_routes
 from backend.catalogue import sources
 from backend.catalogue.catalogue import Catalogue
+from backend.complaints.categories import read_complaint_codes
 from backend.notify import Notifier
 from backend.openapi import OPENAPI
 from backend.procedure.workdays import WorkCalendar
@@ -67,12 +70,16 @@ def create_app(
     app.ctx.catalogue = catalogue
     app.ctx.engine = engine or make_engine(settings.database_url)
     app.ctx.calendar = WorkCalendar.from_data(sources.read_holidays())
+    app.ctx.complaint_codes = read_complaint_codes()
     app.ctx.notifier = Notifier(app.ctx.engine, settings.rasa_url, settings.rasa_token)
     install_error_handlers(app)
     install_lockout_handler(app)
+    install_open311_error_handler(app)
     app.blueprint(catalogue_routes)
     app.blueprint(application_routes)
     app.blueprint(appointment_routes)
+    app.blueprint(complaint_routes)
+    app.blueprint(open311_routes)
 
     @app.after_server_start
     async def start_notifier(app: Sanic, _: object) -> None:

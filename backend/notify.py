@@ -1,7 +1,9 @@
-"""Telling citizens in their conversation that their application moved on.
+"""Telling citizens in their conversation that their application or report moved on.
 
-A status change writes a row to the `notifications` outbox in the same transaction
-(backend/records.py). The Notifier sends due rows to Rasa's HTTP API as an external
+A change writes a row to the `notifications` outbox in the same transaction
+(`queue_notification`, from backend/records.py and backend/complaints/records.py): the
+intent to trigger, its entities and the change it tells of (`source`, one row per
+change). The Notifier sends due rows to Rasa's HTTP API as an external
 event, `POST /conversations/{id}/trigger_intent`, right after the change and then every
 couple of seconds, with a growing pause between attempts for one row, until Rasa
 answers 2xx or 50 attempts have failed. Rows still pending when the platform stopped are
@@ -23,13 +25,14 @@ from urllib.parse import quote, urlencode
 import aiohttp
 import yarl
 from sqlalchemy import select
-from sqlalchemy.engine import Engine, RowMapping
+from sqlalchemy.engine import Connection, Engine, RowMapping
 
 from backend.store import notifications_table
 
 log = logging.getLogger(__name__)
 
 STATUS_CHANGED_INTENT = "EXTERNAL_application_status_changed"
+COMPLAINT_UPDATED_INTENT = "EXTERNAL_complaint_updated"
 MAX_ATTEMPTS = 50
 POLL_SECONDS = 2.0
 _MAX_PAUSE = timedelta(minutes=1)
@@ -39,17 +42,26 @@ _BATCH = 100
 _CLAIM = timedelta(seconds=60)  # longer than any attempt takes
 
 
-def outbox_row(history_id: int, conversation_id: str, entities: Mapping[str, Any], now: datetime) -> dict[str, Any]:
-    """The notifications row for one history entry: due at once."""
+def outbox_row(
+    source: str, conversation_id: str, intent: str, entities: Mapping[str, Any], now: datetime
+) -> dict[str, Any]:
+    """The notifications row telling of one change (`source`, as 'table:id'): due at once."""
     return {
-        "history_id": history_id,
+        "source": source,
         "conversation_id": conversation_id,
-        "intent": STATUS_CHANGED_INTENT,
+        "intent": intent,
         "entities": json.dumps(dict(entities), ensure_ascii=False),
         "created_at": now,
         "next_attempt_at": now,
         "attempts": 0,
     }
+
+
+def queue_notification(
+    conn: Connection, source: str, conversation_id: str, intent: str, entities: Mapping[str, Any], now: datetime
+) -> None:
+    """Write the row in the caller's transaction, so that it exists exactly when the change does."""
+    conn.execute(notifications_table.insert().values(outbox_row(source, conversation_id, intent, entities, now)))
 
 
 def pause_after(attempts: int) -> timedelta:

@@ -1,41 +1,18 @@
 """The platform's OpenAPI document (served at /api/v1/openapi.json): its paths, and the
-catalogue's schemas; those of applications and appointments are in backend/openapi_schemas.py."""
+catalogue's schemas; those of applications and appointments are in backend/openapi_schemas.py,
+those of public problem reports in backend/openapi_complaints.py."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from backend.catalogue.items import DELIVERY_METHODS
-from backend.openapi_schemas import APPLICATION_SCHEMAS, ref
+from backend.openapi_complaints import COMPLAINT_PATHS, COMPLAINT_SCHEMAS
+from backend.openapi_schemas import APPLICATION_SCHEMAS, ERROR, answer, errors, query_param, ref, request_body
 from backend.procedure.applications import STATUSES
 
-_ERROR = {"$ref": "#/components/schemas/Error"}
-
-
-def _query(name: str, description: str, required: bool = False, **schema: Any) -> dict[str, Any]:
-    return {
-        "name": name,
-        "in": "query",
-        "required": required,
-        "description": description,
-        "schema": {"type": "string", **schema},
-    }
-
-
-def _answer(description: str, schema: dict[str, Any]) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _errors(*statuses: int) -> dict[str, Any]:
-    return {str(status): _answer("Error", _ERROR) for status in statuses}
-
-
-def _body(schema_name: str) -> dict[str, Any]:
-    return {"required": True, "content": {"application/json": {"schema": ref(schema_name)}}}
-
-
-LANG = _query("lang", "Answer language; detected from `q` when absent.", enum=["zh", "en"])
-REGION = _query("region", "6-digit division code or a region name (海淀区, 北京海淀, Haidian).")
+LANG = query_param("lang", "Answer language; detected from `q` when absent.", enum=["zh", "en"])
+REGION = query_param("region", "6-digit division code or a region name (海淀区, 北京海淀, Haidian).")
 STAFF: list[dict[str, list[str]]] = [{"staffToken": []}]
 STATUS_ENUM = list(STATUSES)
 IDEMPOTENCY_KEY = {
@@ -53,20 +30,21 @@ OPENAPI: dict[str, Any] = {
         "title": "Zhengwu Assistant service platform",
         "version": "1.0.0",
         "description": "Service items, regions and the offices that handle them, in Chinese and English; "
-        "applications through the three-stage procedure and appointments at the office.",
+        "applications through the three-stage procedure and appointments at the office; public problem "
+        "reports (12345), also served as Open311 GeoReport v2 at /open311/v2/.",
     },
     "paths": {
         "/health": {
             "get": {
                 "summary": "Liveness",
-                "responses": {"200": _answer("Up", {"type": "object", "properties": {"status": {"type": "string"}}})},
+                "responses": {"200": answer("Up", {"type": "object", "properties": {"status": {"type": "string"}}})},
             }
         },
         "/api/v1/services": {
             "get": {
                 "summary": "Search service items for a question",
                 "parameters": [
-                    _query("q", "The citizen's question (at most 200 characters).", required=True),
+                    query_param("q", "The citizen's question (at most 200 characters).", required=True),
                     REGION,
                     LANG,
                     {
@@ -76,8 +54,8 @@ OPENAPI: dict[str, Any] = {
                     },
                 ],
                 "responses": {
-                    "200": _answer("Ranked results", {"$ref": "#/components/schemas/SearchResults"}),
-                    **_errors(400),
+                    "200": answer("Ranked results", {"$ref": "#/components/schemas/SearchResults"}),
+                    **errors(400),
                 },
             }
         },
@@ -90,8 +68,8 @@ OPENAPI: dict[str, Any] = {
                     LANG,
                 ],
                 "responses": {
-                    "200": _answer("The item", {"$ref": "#/components/schemas/Service"}),
-                    **_errors(400, 404),
+                    "200": answer("The item", {"$ref": "#/components/schemas/Service"}),
+                    **errors(400, 404),
                 },
             }
         },
@@ -99,13 +77,13 @@ OPENAPI: dict[str, Any] = {
             "get": {
                 "summary": "Find regions by Chinese name, alias, pinyin or English; or list a region's children",
                 "parameters": [
-                    _query("q", "Name to look for; without q and parent, the provinces are listed."),
-                    _query("parent", "6-digit code: list this region's direct children."),
+                    query_param("q", "Name to look for; without q and parent, the provinces are listed."),
+                    query_param("parent", "6-digit code: list this region's direct children."),
                     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 50}},
                 ],
                 "responses": {
-                    "200": _answer("Regions", {"type": "array", "items": {"$ref": "#/components/schemas/Region"}}),
-                    **_errors(400),
+                    "200": answer("Regions", {"type": "array", "items": {"$ref": "#/components/schemas/Region"}}),
+                    **errors(400),
                 },
             }
         },
@@ -113,25 +91,25 @@ OPENAPI: dict[str, Any] = {
             "post": {
                 "summary": "Submit an application for an item that can be applied for online",
                 "parameters": [IDEMPOTENCY_KEY],
-                "requestBody": _body("NewApplication"),
+                "requestBody": request_body("NewApplication"),
                 "responses": {
-                    "201": _answer("Received; the applicant's details masked", ref("ApplicationReceipt")),
-                    "200": _answer("A repeat under the same Idempotency-Key", ref("ApplicationReceipt")),
-                    **_errors(400, 422),
+                    "201": answer("Received; the applicant's details masked", ref("ApplicationReceipt")),
+                    "200": answer("A repeat under the same Idempotency-Key", ref("ApplicationReceipt")),
+                    **errors(400, 422),
                 },
             },
             "get": {
                 "summary": "Applications, newest first (staff)",
                 "security": STAFF,
                 "parameters": [
-                    _query("status", "Only applications in this status.", enum=STATUS_ENUM),
-                    _query("service_id", "Only applications for this service item."),
+                    query_param("status", "Only applications in this status.", enum=STATUS_ENUM),
+                    query_param("service_id", "Only applications for this service item."),
                     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 50}},
                     {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "default": 0}},
                 ],
                 "responses": {
-                    "200": _answer("A page of applications", ref("ApplicationList")),
-                    **_errors(400, 401, 403),
+                    "200": answer("A page of applications", ref("ApplicationList")),
+                    **errors(400, 401, 403),
                 },
             },
         },
@@ -151,16 +129,16 @@ OPENAPI: dict[str, Any] = {
                     },
                 ],
                 "responses": {
-                    "200": _answer(
+                    "200": answer(
                         "Without personal data for the applicant; with them for staff",
                         {"oneOf": [ref("ApplicationStatus"), ref("StaffApplication")]},
                     ),
                     "429": {
                         "description": "Locked after too many wrong codes",
                         "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}},
-                        "content": {"application/json": {"schema": _ERROR}},
+                        "content": {"application/json": {"schema": ERROR}},
                     },
-                    **_errors(401, 403, 404),
+                    **errors(401, 403, 404),
                 },
             }
         },
@@ -169,10 +147,10 @@ OPENAPI: dict[str, Any] = {
                 "summary": "Move an application to its next status (staff); the citizen is notified",
                 "security": STAFF,
                 "parameters": [APPLICATION_ID],
-                "requestBody": _body("Transition"),
+                "requestBody": request_body("Transition"),
                 "responses": {
-                    "200": _answer("The application after the change", ref("StaffApplication")),
-                    **_errors(400, 401, 403, 404, 409),
+                    "200": answer("The application after the change", ref("StaffApplication")),
+                    **errors(400, 401, 403, 404, 409),
                 },
             }
         },
@@ -180,29 +158,30 @@ OPENAPI: dict[str, Any] = {
             "get": {
                 "summary": "Free slots of the next working days, for items handled at the office",
                 "parameters": [
-                    _query("service_id", "A service item whose reception is 'appointment'.", required=True),
-                    _query("region", "6-digit code or name of the citizen's region.", required=True),
+                    query_param("service_id", "A service item whose reception is 'appointment'.", required=True),
+                    query_param("region", "6-digit code or name of the citizen's region.", required=True),
                     {
                         "name": "days",
                         "in": "query",
                         "schema": {"type": "integer", "minimum": 1, "maximum": 10, "default": 5},
                     },
                 ],
-                "responses": {"200": _answer("Slots by working day", ref("Slots")), **_errors(400)},
+                "responses": {"200": answer("Slots by working day", ref("Slots")), **errors(400)},
             }
         },
         "/api/v1/appointments": {
             "post": {
                 "summary": "Book a visit to the office",
                 "parameters": [IDEMPOTENCY_KEY],
-                "requestBody": _body("NewAppointment"),
+                "requestBody": request_body("NewAppointment"),
                 "responses": {
-                    "201": _answer("Booked; the applicant's details masked", ref("Appointment")),
-                    "200": _answer("A repeat under the same Idempotency-Key", ref("Appointment")),
-                    **_errors(400, 409, 422),
+                    "201": answer("Booked; the applicant's details masked", ref("Appointment")),
+                    "200": answer("A repeat under the same Idempotency-Key", ref("Appointment")),
+                    **errors(400, 409, 422),
                 },
             }
         },
+        **COMPLAINT_PATHS,
     },
     "components": {
         "securitySchemes": {"staffToken": {"type": "http", "scheme": "bearer"}},
@@ -293,6 +272,7 @@ OPENAPI: dict[str, Any] = {
                 },
             },
             **APPLICATION_SCHEMAS,
+            **COMPLAINT_SCHEMAS,
         },
     },
 }

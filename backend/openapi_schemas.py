@@ -1,4 +1,5 @@
-"""Schemas of applications and appointments for the OpenAPI document (backend/openapi.py)."""
+"""Schemas of applications and appointments for the OpenAPI document (backend/openapi.py),
+and the helpers that write its parts."""
 
 from __future__ import annotations
 
@@ -11,6 +12,31 @@ from backend.procedure.appointments import SLOT_TIMES
 
 def ref(schema_name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{schema_name}"}
+
+
+ERROR = ref("Error")
+
+
+def query_param(name: str, description: str, required: bool = False, **schema: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": required,
+        "description": description,
+        "schema": {"type": "string", **schema},
+    }
+
+
+def answer(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def errors(*statuses: int) -> dict[str, Any]:
+    return {str(status): answer("Error", ERROR) for status in statuses}
+
+
+def request_body(schema_name: str) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": ref(schema_name)}}}
 
 
 def obj(required: list[str], **properties: Any) -> dict[str, Any]:

@@ -17,10 +17,10 @@ from sqlalchemy.engine import Connection, Engine, RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.schema import Table
 
-from backend.notify import outbox_row
+from backend.notify import STATUS_CHANGED_INTENT, queue_notification
 from backend.procedure.applications import can_move, new_application_id, stage_of
 from backend.procedure.appointments import office_today
-from backend.store import application_history_table, applications_table, notifications_table
+from backend.store import application_history_table, applications_table
 
 _NEW_ID_ATTEMPTS = 8
 
@@ -190,9 +190,8 @@ def move_application(engine: Engine, application_id: str, to: str, note: str, no
         if found.conversation_id:
             history_id = int(history.inserted_primary_key[0])
             entities = {"application_id": application_id, "status": to, "stage": stage_of(to), "note": note}
-            conn.execute(
-                notifications_table.insert().values(outbox_row(history_id, found.conversation_id, entities, now))
-            )
+            source = f"application_history:{history_id}"
+            queue_notification(conn, source, found.conversation_id, STATUS_CHANGED_INTENT, entities, now)
     application = find_application(engine, application_id)
     assert application is not None
     return application

@@ -49,6 +49,8 @@ class Settings:
     rasa_url: str = "http://localhost:5005"
     """Rasa's HTTP API, where status changes are told to citizens (trigger_intent)."""
     rasa_token: str = ""
+    open311_api_keys: tuple[str, ...] = ()
+    """Keys that may file reports through Open311 (POST /open311/v2/requests.json)."""
     host: str = "0.0.0.0"
     port: int = 8000
 
@@ -61,12 +63,14 @@ class Settings:
         staff_token = env.get("PLATFORM_STAFF_TOKEN") or secret_from_file(var_dir / "staff-token")
         # One token for both ends: the Rasa server is to be started with var/rasa-token too (CONTRACT.md §1).
         rasa_token = env.get("RASA_AUTH_TOKEN") or secret_from_file(var_dir / "rasa-token")
+        open311_keys = tuple(key.strip() for key in (env.get("OPEN311_API_KEYS") or "").split(",") if key.strip())
         return cls(
             var_dir=var_dir,
             database_url=database_url,
             staff_token=staff_token,
             rasa_url=(env.get("RASA_URL") or "http://localhost:5005").rstrip("/"),
             rasa_token=rasa_token,
+            open311_api_keys=open311_keys or (secret_from_file(var_dir / "open311-api-key"),),
             host=env.get("PLATFORM_HOST", "0.0.0.0"),
             port=int(env.get("PLATFORM_PORT", "8000")),
         )

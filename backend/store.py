@@ -2,14 +2,16 @@
 
 The catalogue's data files are synchronised into it at start-up, idempotently: a row is
 written only when its content changed, and rows whose source is gone are removed.
-Applications, appointments, wrong verification codes and the notification outbox are
-the platform's own records; backend/records.py and backend/bookings.py write them.
+Applications, appointments, public problem reports, wrong verification codes and the
+notification outbox are the platform's own records; backend/records.py,
+backend/bookings.py and backend/complaints/records.py write them.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -20,6 +22,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -30,6 +33,7 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     delete,
+    inspect,
     select,
 )
 from sqlalchemy.engine import Dialect, Engine
@@ -38,6 +42,7 @@ from sqlalchemy.types import TypeDecorator
 from backend.catalogue.items import ServiceItem
 from backend.catalogue.regions import Region
 
+log = logging.getLogger(__name__)
 metadata = MetaData()
 
 regions_table = Table(
@@ -124,12 +129,13 @@ verification_failures_table = Table(
     Index("ix_verification_failures_subject", "kind", "subject_id", "at"),
 )
 
-# The outbox: one row per status change to tell the citizen, written with the change itself.
+# The outbox: one row per change to tell the citizen, written with the change itself.
+# `source` names the change ('application_history:17', 'complaint_updates:9'): one row each.
 notifications_table = Table(
     "notifications",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("history_id", Integer, ForeignKey("application_history.id"), nullable=False, unique=True),
+    Column("source", String(80), nullable=False, unique=True),
     Column("conversation_id", String(200), nullable=False),
     Column("intent", String(64), nullable=False),
     Column("entities", Text, nullable=False),
@@ -164,6 +170,61 @@ appointments_table = Table(
 )
 
 
+# Public problem reports (12345). The reporter's contact details are kept here and nowhere
+# else; an anonymous reporter's follow-up code only as a hash. The office is recorded as
+# it was named when the report was dispatched.
+complaints_table = Table(
+    "complaints",
+    metadata,
+    Column("id", String(20), primary_key=True),
+    Column("category", String(40), nullable=False, index=True),
+    Column("request_type", String(20), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("region_code", String(6)),
+    Column("address", String(300)),
+    Column("address_id", String(100)),
+    Column("latitude", Float),
+    Column("longitude", Float),
+    Column("occurred_at", UtcDateTime),
+    Column("photo_urls", Text, nullable=False),
+    Column("contact_name", String(50)),
+    Column("contact_phone", String(20)),
+    Column("contact_email", String(254)),
+    Column("account_id", String(100)),
+    Column("device_id", String(100)),
+    Column("follow_up_hash", String(64)),
+    Column("channel", String(32), nullable=False),
+    Column("conversation_id", String(200)),
+    Column("lang", String(2), nullable=False),
+    Column("department", String(40), nullable=False),
+    Column("office_region_code", String(6)),
+    Column("office_tier", String(16), nullable=False),
+    Column("office_zh", String(200), nullable=False),
+    Column("office_en", String(200), nullable=False),
+    Column("status", String(16), nullable=False, index=True),
+    Column("round", Integer, nullable=False),
+    Column("response_due", Date, nullable=False, index=True),
+    Column("satisfaction", String(24)),
+    Column("satisfaction_comment", Text),
+    Column("rated_at", UtcDateTime),
+    Column("created_at", UtcDateTime, nullable=False, index=True),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("idempotency_key", String(100), unique=True),
+    Column("request_hash", String(64)),
+)
+
+complaint_updates_table = Table(
+    "complaint_updates",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("complaint_id", String(20), ForeignKey("complaints.id"), nullable=False, index=True),
+    Column("status", String(16), nullable=False),
+    Column("note", Text, nullable=False, default=""),
+    Column("round", Integer, nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+)
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("postgres://"):
         url = "postgresql://" + url[len("postgres://") :]
@@ -171,8 +232,40 @@ def make_engine(url: str) -> Engine:
         Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
     # hide_parameters: a database error's message must not carry an applicant's details into the log.
     engine = create_engine(url, future=True, pool_pre_ping=True, hide_parameters=True)
+    _upgrade_outbox(engine)
     metadata.create_all(engine)
     return engine
+
+
+def _upgrade_outbox(engine: Engine) -> None:
+    """Databases made before reports existed keyed the outbox by application history
+    entry (`history_id`): remake the table keyed by `source`, keeping every row in order."""
+    inspector = inspect(engine)
+    if not inspector.has_table("notifications"):
+        return
+    if "history_id" not in {column["name"] for column in inspector.get_columns("notifications")}:
+        return
+    old = Table(
+        "notifications",
+        MetaData(),
+        Column("id", Integer, primary_key=True),
+        Column("history_id", Integer),
+        *(Column(c.name, c.type) for c in notifications_table.columns if c.name not in ("id", "source")),
+    )
+    with engine.begin() as conn:
+        rows = conn.execute(select(old).order_by(old.c.id)).mappings().all()
+        old.drop(conn)
+        notifications_table.create(conn)
+        kept = [
+            {
+                **{name: row[name] for name in row if name not in ("id", "history_id")},
+                "source": f"application_history:{row['history_id']}",
+            }
+            for row in rows
+        ]
+        if kept:
+            conn.execute(notifications_table.insert(), kept)
+    log.info("notification outbox upgraded: %d rows now keyed by their source", len(rows))
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Shared fixtures: the catalogue built from the data files, and real running platforms.
+"""Shared fixtures: the catalogue built from the data files, real running platforms, and
+a fake of Rasa's HTTP API that records the notifications the platform sends.
 
 The platform runs as its own process (`python -m backend`) against SQLite and against the
 PostgreSQL server of this machine (POSTGRES_TEST_URL, default postgresql://127.0.0.1/test).
@@ -6,9 +7,16 @@ PostgreSQL server of this machine (POSTGRES_TEST_URL, default postgresql://127.0
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 import requests
@@ -90,3 +98,63 @@ def platform(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     running = RunningPlatform(url, var_dir)
     yield running
     running.stop()
+
+
+@dataclass(frozen=True)
+class Call:
+    path: str
+    query: dict[str, list[str]]
+    body: Any
+    status: int
+
+
+class FakeRasa:
+    """Answers POSTs like Rasa's trigger_intent, on a fixed port, once started."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.calls: list[Call] = []
+        self.failures_to_answer = 0
+        self._server: ThreadingHTTPServer | None = None
+
+    def start(self) -> FakeRasa:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"null")
+                status = 200
+                if fake.failures_to_answer:
+                    fake.failures_to_answer -= 1
+                    status = 500
+                url = urlsplit(self.path)
+                fake.calls.append(Call(url.path, parse_qs(url.query), body, status))
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def calls_for(self, conversation_id: str) -> list[Call]:
+        path = f"/conversations/{quote(conversation_id, safe='')}/trigger_intent"
+        return [call for call in self.calls if call.path == path]
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out")
+        time.sleep(0.1)

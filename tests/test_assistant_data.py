@@ -63,8 +63,8 @@ def test_no_test_or_benchmark_phrase_is_in_the_training_data() -> None:
 def test_every_intent_is_trained_in_both_languages(domain: dict) -> None:
     examples = _training_examples()
     for intent in domain["intents"]:
-        if intent.startswith("EXTERNAL_"):
-            continue  # triggered by the platform, never typed
+        if intent.startswith("EXTERNAL_") or intent == "report_emergency":
+            continue  # triggered by the platform, or recognised by its cues (bot/nlu/emergency.py)
         texts = examples.get(intent, [])
         chinese = sum(1 for text in texts if CJK.search(text))
         assert chinese >= 20 and len(texts) - chinese >= 20, intent

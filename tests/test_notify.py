@@ -1,22 +1,21 @@
 """Citizens are told of status changes in their conversation, through Rasa's HTTP API.
 
-A small fake of Rasa's `trigger_intent` endpoint records what the platform sends; it can
-be down, or fail, to show that the outbox delivers late but exactly once.
+A small fake of Rasa's `trigger_intent` endpoint (tests/conftest.py) records what the
+platform sends; it can be down, or fail, to show that the outbox delivers late but
+exactly once.
 """
 
 from __future__ import annotations
 
 import json
+import sqlite3
 import stat
-import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import select
@@ -25,73 +24,13 @@ from backend.notify import MAX_ATTEMPTS, STATUS_CHANGED_INTENT, outbox_row, paus
 from backend.procedure.identity import check_character
 from backend.settings import Settings
 from backend.store import make_engine, notifications_table
-from tests.conftest import POSTGRES_URL, RunningPlatform, fresh_engine
+from tests.conftest import POSTGRES_URL, FakeRasa, RunningPlatform, fresh_engine, wait_for
 from tools.stack import free_port
 
 RASA_TOKEN = "rasa-token-for-tests"
 ID_NUMBER = "44030419870215683" + check_character("44030419870215683")
 PHONE = "15811112222"
 NAME = "司马相如"
-
-
-@dataclass(frozen=True)
-class Call:
-    path: str
-    query: dict[str, list[str]]
-    body: Any
-    status: int
-
-
-class FakeRasa:
-    """Answers POSTs like Rasa's trigger_intent, on a fixed port, once started."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.calls: list[Call] = []
-        self.failures_to_answer = 0
-        self._server: ThreadingHTTPServer | None = None
-
-    def start(self) -> FakeRasa:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"null")
-                status = 200
-                if fake.failures_to_answer:
-                    fake.failures_to_answer -= 1
-                    status = 500
-                url = urlsplit(self.path)
-                fake.calls.append(Call(url.path, parse_qs(url.query), body, status))
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.end_headers()
-                self.wfile.write(b"{}")
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def calls_for(self, conversation_id: str) -> list[Call]:
-        path = f"/conversations/{quote(conversation_id, safe='')}/trigger_intent"
-        return [call for call in self.calls if call.path == path]
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        time.sleep(0.1)
 
 
 @pytest.fixture(scope="module")
@@ -239,9 +178,38 @@ def test_retries_slow_down_to_a_minute_and_stop() -> None:
 
 def test_an_outbox_row_is_due_at_once() -> None:
     now = datetime(2026, 11, 26, 8, 0, tzinfo=timezone.utc)
-    row = outbox_row(7, "c-1", {"application_id": "ZW20261126-7KQ3MX", "note": "好"}, now)
+    entities = {"application_id": "ZW20261126-7KQ3MX", "note": "好"}
+    row = outbox_row("application_history:7", "c-1", STATUS_CHANGED_INTENT, entities, now)
     assert row["next_attempt_at"] == now and row["attempts"] == 0 and row["intent"] == STATUS_CHANGED_INTENT
+    assert row["source"] == "application_history:7"
     assert json.loads(row["entities"])["note"] == "好"
+
+
+def test_an_outbox_of_an_older_database_is_kept_keyed_by_its_source(tmp_path: Path) -> None:
+    path = tmp_path / "platform.db"
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "CREATE TABLE notifications (id INTEGER PRIMARY KEY, history_id INTEGER NOT NULL UNIQUE, "
+            "conversation_id VARCHAR(200) NOT NULL, intent VARCHAR(64) NOT NULL, entities TEXT NOT NULL, "
+            "created_at DATETIME NOT NULL, next_attempt_at DATETIME NOT NULL, attempts INTEGER NOT NULL, "
+            "last_error VARCHAR(200), delivered_at DATETIME, gave_up_at DATETIME)"
+        )
+        db.executemany(
+            "INSERT INTO notifications (history_id, conversation_id, intent, entities, created_at, next_attempt_at, "
+            "attempts) VALUES (?, ?, ?, ?, '2026-11-26 08:00:00.000000', '2026-11-26 08:00:02.000000', ?)",
+            [(5, "c-1", STATUS_CHANGED_INTENT, "{}", 1), (9, "c-2", STATUS_CHANGED_INTENT, "{}", 0)],
+        )
+    engine = make_engine(f"sqlite:///{path}")
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(select(notifications_table).order_by(notifications_table.c.id)).mappings().all()
+    finally:
+        engine.dispose()
+    assert [(row["source"], row["conversation_id"], row["attempts"]) for row in rows] == [
+        ("application_history:5", "c-1", 1),
+        ("application_history:9", "c-2", 0),
+    ]
+    assert rows[0]["next_attempt_at"] == datetime(2026, 11, 26, 8, 0, 2, tzinfo=timezone.utc)
 
 
 def test_rasa_is_reached_on_its_default_port_with_a_generated_private_token(tmp_path: Path) -> None:

@@ -365,6 +365,21 @@ def test_chinese_status_check_with_a_wrong_code_reveals_nothing(stack: Stack) ->
     assert "不匹配" in texts(answers) and not customs(answers, "application_status")
 
 
+def test_an_emergency_mid_form_gets_the_number_at_once_and_the_form_waits(stack: Stack) -> None:
+    sender = "emergency-zh"
+    walk(stack, sender, "zh", through="name")
+    answers = stack.say(sender, "不好了楼下着火了烟很大")
+    assert customs(answers, "emergency") == [{"type": "emergency", "number": "119"}]
+    assert "119" in texts(answers) and "身份证号码" not in texts(answers)
+    assert "身份证号码" in texts(stack.say(sender, "继续办理")), "the application waits where it was"
+
+
+def test_an_emergency_in_english_out_of_the_blue(stack: Stack) -> None:
+    answers = stack.say("emergency-en", "my neighbour collapsed and he is not breathing")
+    assert customs(answers, "emergency") == [{"type": "emergency", "number": "120"}]
+    assert "call 120" in texts(answers)
+
+
 def test_rasa_api_is_closed_without_the_token(stack: Stack) -> None:
     answer = requests.get(f"{stack.rasa_url}/conversations/apply-zh/tracker", timeout=10)
     assert answer.status_code in (401, 403)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import math
+from collections.abc import Callable
 from datetime import datetime, timezone
 
 from sanic import Sanic
@@ -64,6 +65,19 @@ async def verify_citizen(request: Request, kind: str, subject_id: str, expected_
     `expected_code` is None when no record has that id: the answer is then the same as
     for a wrong code, and the attempt counts against the id just the same.
     """
+    await verify_citizen_by(request, kind, subject_id, None if expected_code is None else code_is(expected_code))
+
+
+def code_is(expected: str) -> Callable[[str], bool]:
+    """A check of the supplied code against a known one, letter case aside."""
+    return lambda supplied: _same(supplied, expected.upper())
+
+
+async def verify_citizen_by(
+    request: Request, kind: str, subject_id: str, accepts: Callable[[str], bool] | None
+) -> None:
+    """As `verify_citizen`, for records that keep only a way to check the code (a hash):
+    `accepts` tells whether a supplied code (upper-cased) is the right one."""
     supplied = (request.headers.get("X-Verify-Code") or "").strip().upper()
     if not supplied:
         raise ApiError(401, "verification_required", "Send the verification code in the X-Verify-Code header.")
@@ -72,7 +86,7 @@ async def verify_citizen(request: Request, kind: str, subject_id: str, expected_
     until = await asyncio.to_thread(lockout_ends, engine, kind, subject_id, now)
     if until is not None:
         raise LockedOut(max(1, math.ceil((until - now).total_seconds())))
-    right = expected_code is not None and len(supplied) <= MAX_CODE_CHARS and _same(supplied, expected_code.upper())
+    right = accepts is not None and len(supplied) <= MAX_CODE_CHARS and accepts(supplied)
     if not right:
         await asyncio.to_thread(record_wrong_code, engine, kind, subject_id, now)
         raise ApiError(403, "verification_failed", "The number or the verification code is not right.")

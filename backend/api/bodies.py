@@ -1,4 +1,4 @@
-"""JSON request bodies shared by the application and appointment handlers.
+"""JSON request bodies shared by the application, appointment and report handlers.
 
 Each bad field is a clear 400 naming the field; no message ever repeats what the
 applicant typed, since that may be an ID number, a phone number or a name.
@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import unicodedata
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from sanic.request import Request
 
@@ -18,12 +21,22 @@ from backend.api.errors import ApiError
 from backend.catalogue.catalogue import Catalogue
 from backend.catalogue.items import ITEM_ID, ServiceItem
 from backend.catalogue.regions import Region
+from backend.complaints.datetimes import parse_datetime
+from backend.complaints.routing import in_china
 from backend.procedure.identity import normalize_mobile
 
 MAX_NAME_CHARS = 50
 MAX_CHANNEL_CHARS = 32
 MAX_CONVERSATION_CHARS = 200
 MAX_KEY_CHARS = 100
+MAX_URL_CHARS = 500
+MAX_DESCRIPTION_CHARS = 4000
+MAX_ADDRESS_CHARS = 300
+MAX_PHOTOS = 5
+# A report may say when it happened, but not later than now (give or take a clock's drift).
+_CLOCK_SKEW = timedelta(minutes=5)
+# A landline with its area code: 0 + 2 or 3 digits, then 7 or 8 (010-12345678, 0831 2345678).
+_LANDLINE = re.compile(r"^0\d{2,3}\d{7,8}$")
 # Besides letters: the middle dot of transcribed minority and foreign names (阿沛·阿旺晋美), and Latin punctuation.
 _NAME_PUNCTUATION = frozenset(" ·•.'-")
 
@@ -99,6 +112,88 @@ def applicant_phone(applicant: Mapping[str, Any]) -> str:
     if phone is None:
         raise ApiError(400, "invalid_phone", "The applicant's phone must be a mainland mobile number of 11 digits.")
     return phone
+
+
+def reporter_phone(raw: Any) -> str:
+    """A mainland mobile number, or a landline with its area code, as digits only."""
+    phone = normalize_mobile(raw) if isinstance(raw, str) else None
+    if phone is None and isinstance(raw, str):
+        digits = re.sub(r"[\s\-()]", "", raw)
+        digits = re.sub(r"^(\+86|0086)", "", digits)
+        phone = digits if _LANDLINE.match(digits) else None
+    if phone is None:
+        raise ApiError(
+            400, "invalid_phone", "The phone must be a mainland mobile number, or a landline with its area code."
+        )
+    return phone
+
+
+def http_url(raw: Any, name: str) -> str:
+    """An absolute http(s) URL of at most 500 characters, without spaces."""
+    value = raw.strip() if isinstance(raw, str) else ""
+    try:
+        parts = urlsplit(value) if value and len(value) <= MAX_URL_CHARS else None
+        valid = (
+            parts is not None
+            and parts.scheme in ("http", "https")
+            and bool(parts.hostname)
+            and not any(ch.isspace() or unicodedata.category(ch) == "Cc" for ch in value)
+        )
+    except ValueError:  # a malformed host, such as an unclosed IPv6 bracket
+        valid = False
+    if not valid:
+        message = f"Field '{name}' must hold http(s) URLs of at most {MAX_URL_CHARS} characters."
+        raise ApiError(400, f"invalid_{name}", message)
+    return value
+
+
+def description_field(body: Mapping[str, Any]) -> str:
+    raw = body.get("description")
+    normalised = raw.replace("\r\n", "\n").replace("\r", "\n") if isinstance(raw, str) else raw
+    return text_field({"description": normalised}, "description", MAX_DESCRIPTION_CHARS)
+
+
+def coordinates(lat: Any, long: Any) -> tuple[float | None, float | None]:
+    """Both or neither; numbers (or numeric strings) within China."""
+    if lat in (None, "") and long in (None, ""):
+        return None, None
+    try:
+        latitude, longitude = float(lat), float(long)
+    except (TypeError, ValueError):
+        raise ApiError(400, "invalid_location", "'lat' and 'long' must both be given, as numbers.") from None
+    if isinstance(lat, bool) or isinstance(long, bool) or not in_china(latitude, longitude):
+        raise ApiError(400, "location_outside_china", "'lat' and 'long' must be a place in China (WGS84).")
+    return latitude, longitude
+
+
+def photo_urls_field(body: Mapping[str, Any]) -> tuple[str, ...]:
+    raw = body.get("photo_urls")
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or len(raw) > MAX_PHOTOS:
+        raise ApiError(400, "invalid_photo_urls", f"Field 'photo_urls' must be a list of at most {MAX_PHOTOS} URLs.")
+    return tuple(http_url(url, "photo_urls") for url in raw)
+
+
+def occurred_at_field(body: Mapping[str, Any], now: datetime) -> datetime | None:
+    raw = body.get("occurred_at")
+    if raw in (None, ""):
+        return None
+    occurred = parse_datetime(raw) if isinstance(raw, str) else None
+    if occurred is None or occurred > now + _CLOCK_SKEW:
+        raise ApiError(400, "invalid_occurred_at", "Field 'occurred_at' must be an ISO 8601 time, not in the future.")
+    return occurred
+
+
+def contact_field(body: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    contact = body.get("contact")
+    if contact is None:
+        return None, None
+    if not isinstance(contact, dict):
+        raise ApiError(400, "invalid_contact", "Field 'contact' must be an object or null (anonymous).")
+    name = applicant_name(contact) if contact.get("name") not in (None, "") else None
+    phone = reporter_phone(contact["phone"]) if contact.get("phone") not in (None, "") else None
+    return name, phone
 
 
 def lang_field(body: Mapping[str, Any]) -> str:
