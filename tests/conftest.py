@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine
 
 from backend.catalogue import sources
 from backend.catalogue.catalogue import Catalogue
+from backend.complaints.records import ComplaintDraft
 from backend.store import make_engine, metadata
 from tools.stack import Process, free_port, platform_command
 
@@ -158,3 +159,28 @@ def wait_for(condition: Callable[[], bool], timeout: float = 10) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("timed out")
         time.sleep(0.1)
+
+
+def complaint_draft(**fields: Any) -> ComplaintDraft:
+    """A report as the platform records it, for tests that write one straight to the database."""
+    defaults: dict[str, Any] = dict(
+        category="noise",
+        request_type="help",
+        description="",
+        region_code="510107",
+        address=None,
+        address_id=None,
+        latitude=None,
+        longitude=None,
+        occurred_at=None,
+        photo_urls=(),
+        contact_name=None,
+        contact_phone="13987654321",
+        contact_email=None,
+        account_id=None,
+        device_id=None,
+        channel="rest",
+        conversation_id=None,
+        lang="zh",
+    )
+    return ComplaintDraft(**{**defaults, **fields})

@@ -18,13 +18,13 @@ from backend.catalogue.catalogue import Catalogue
 from backend.catalogue.sources import read_holidays
 from backend.complaints.categories import ComplaintCodes, read_complaint_codes
 from backend.complaints.lifecycle import TRANSITIONS, follow_up_hash, is_overdue
-from backend.complaints.records import ComplaintDraft, Dispatch, create_complaint, find_complaint
+from backend.complaints.records import Dispatch, create_complaint, find_complaint
 from backend.complaints.routing import DEPARTMENTS_BY_KIND, response_due, route
 from backend.notify import COMPLAINT_UPDATED_INTENT
 from backend.procedure.appointments import office_today
 from backend.procedure.workdays import WorkCalendar
 from backend.store import make_engine
-from tests.conftest import POSTGRES_URL, FakeRasa, RunningPlatform, fresh_engine, wait_for
+from tests.conftest import POSTGRES_URL, FakeRasa, RunningPlatform, complaint_draft, fresh_engine, wait_for
 from tools.stack import free_port
 
 PHONE = "13987654321"
@@ -448,25 +448,8 @@ def test_a_rating_needs_a_response_a_known_rating_and_the_right_code(platform: R
 def insert_overdue(platform: RunningPlatform, calendar: WorkCalendar, category: str) -> str:
     """A report filed 40 days ago, straight into the platform's database."""
     long_ago = datetime.now(timezone.utc) - timedelta(days=40)
-    draft = ComplaintDraft(
-        category=category,
-        request_type="consultation",
-        description="早已到期的诉求",
-        region_code="510107",
-        address=None,
-        address_id=None,
-        latitude=None,
-        longitude=None,
-        occurred_at=None,
-        photo_urls=(),
-        contact_name=None,
-        contact_phone=PHONE,
-        contact_email=None,
-        account_id=None,
-        device_id=None,
-        channel="rest",
-        conversation_id=None,
-        lang="zh",
+    draft = complaint_draft(
+        category=category, request_type="consultation", description="早已到期的诉求", channel="rest"
     )
     dispatch = Dispatch(
         department="education",

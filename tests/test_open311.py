@@ -19,12 +19,12 @@ import requests
 from backend.catalogue.sources import read_holidays
 from backend.complaints.categories import ComplaintCodes, read_complaint_codes
 from backend.complaints.datetimes import parse_datetime
-from backend.complaints.records import ComplaintDraft, Dispatch, create_complaint
+from backend.complaints.records import Dispatch, create_complaint
 from backend.procedure.appointments import office_today
 from backend.procedure.workdays import WorkCalendar
 from backend.settings import Settings
 from backend.store import complaints_table, make_engine
-from tests.conftest import POSTGRES_URL, RunningPlatform, fresh_engine
+from tests.conftest import POSTGRES_URL, RunningPlatform, complaint_draft, fresh_engine
 
 API_KEY = "open311-key-for-tests"
 SERVICE_FIELDS = {"service_code", "service_name", "description", "metadata", "type", "keywords", "group"}
@@ -419,26 +419,7 @@ def test_without_configured_keys_one_is_generated_privately(tmp_path: Path) -> N
 
 def insert(engine: Any, category: str, at: datetime) -> str:
     """A report filed at `at`, straight into the platform's database."""
-    draft = ComplaintDraft(
-        category=category,
-        request_type="help",
-        description="",
-        region_code="510107",
-        address=None,
-        address_id=None,
-        latitude=None,
-        longitude=None,
-        occurred_at=None,
-        photo_urls=(),
-        contact_name=None,
-        contact_phone=PHONE,
-        contact_email=None,
-        account_id=None,
-        device_id=None,
-        channel="open311",
-        conversation_id=None,
-        lang="zh",
-    )
+    draft = complaint_draft(category=category, request_type="help", description="", channel="open311")
     dispatch = Dispatch("education", "510107", "county", "成都市武侯区教育局", "Education Bureau", office_today(at))
     complaint, _ = create_complaint(engine, draft, dispatch, None, None, "hash", at)
     return complaint.id
