@@ -46,6 +46,7 @@ ESCAPE_INTENTS = frozenset(
         "goodbye",
         "EXTERNAL_application_status_changed",
         "report_emergency",
+        "EXTERNAL_complaint_updated",
     }
 )
 """Intents that are another request rather than an answer to the form's question."""

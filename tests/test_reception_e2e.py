@@ -380,6 +380,53 @@ def test_an_emergency_in_english_out_of_the_blue(stack: Stack) -> None:
     assert "call 120" in texts(answers)
 
 
+@pytest.mark.parametrize(
+    ("sender", "greeting", "expected"), [("report-zh", "你好", "办理中"), ("report-en", "hello", "being handled")]
+)
+def test_reporter_is_told_of_a_staff_update_in_their_language(
+    stack: Stack, sender: str, greeting: str, expected: str
+) -> None:
+    stack.say(sender, greeting)
+    filed = requests.post(
+        f"{platform_url(stack)}/api/v1/complaints",
+        json={
+            "category": "noise",
+            "request_type": "complaint",
+            "description": "楼下烧烤店半夜很吵",
+            "location": {"region_code": "510107"},
+            "contact": {"phone": PHONE_BOOKING},
+            "channel": "rest",
+            "conversation_id": sender,
+            "lang": "zh",
+        },
+        timeout=10,
+    )
+    assert filed.status_code == 201
+    complaint_id = filed.json()["complaint_id"]
+    requests.post(
+        f"{platform_url(stack)}/api/v1/complaints/{complaint_id}/updates",
+        json={"status": "in_progress", "note": "已联系城管上门核查"},
+        headers=staff(stack),
+        timeout=10,
+    ).raise_for_status()
+    notice: dict[str, Any] | None = None
+    for _ in range(50):
+        found = [
+            event
+            for event in tracker_events(stack, sender)
+            if event.get("event") == "bot"
+            and ((event.get("data") or {}).get("custom") or {}).get("type") == "complaint_update"
+            and event["data"]["custom"]["status"] == "in_progress"
+        ]
+        if found:
+            notice = found[-1]
+            break
+        time.sleep(0.2)
+    assert notice is not None, "the notice reached the conversation"
+    assert notice["data"]["custom"]["complaint_id"] == complaint_id
+    assert expected in notice["text"] and "已联系城管上门核查" in notice["text"]
+
+
 def test_rasa_api_is_closed_without_the_token(stack: Stack) -> None:
     answer = requests.get(f"{stack.rasa_url}/conversations/apply-zh/tracker", timeout=10)
     assert answer.status_code in (401, 403)
