@@ -35,7 +35,7 @@ from backend.api.bodies import (
     text_field,
 )
 from backend.api.errors import ApiError
-from backend.api.params import limit_param
+from backend.api.params import limit_param, offset_param
 from backend.catalogue.catalogue import Catalogue
 from backend.catalogue.items import DELIVERY_METHODS, ITEM_ID, delivery_methods, reception
 from backend.procedure.applications import STATUSES, verification_code
@@ -58,7 +58,6 @@ application_routes = Blueprint("applications", url_prefix="/api/v1")
 
 APPLICATION_ID = re.compile(r"^ZW\d{8}-[2-9A-HJ-NP-Z]{6}$")
 MAX_NOTE_CHARS = 500
-MAX_OFFSET = 1_000_000
 
 
 def iso_utc(at: datetime) -> str:
@@ -215,10 +214,7 @@ async def list_for_staff(request: Request) -> HTTPResponse:
     if service_id is not None and not ITEM_ID.match(service_id):
         raise ApiError(400, "invalid_service_id", "Parameter 'service_id' must be a service item id.")
     limit = limit_param(request, default=20)
-    raw_offset = (request.args.get("offset") or "0").strip()
-    if not raw_offset.isdigit() or int(raw_offset) > MAX_OFFSET:
-        raise ApiError(400, "invalid_offset", "Parameter 'offset' must be a whole number from 0.")
-    offset = int(raw_offset)
+    offset = offset_param(request)
     found, total = await asyncio.to_thread(list_applications, ctx.engine, status, service_id, limit, offset)
     return json(
         {

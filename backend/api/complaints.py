@@ -20,7 +20,7 @@ from sanic import Blueprint
 from sanic.request import Request
 from sanic.response import HTTPResponse, json
 
-from backend.api.applications import MAX_NOTE_CHARS, MAX_OFFSET, iso_utc
+from backend.api.applications import MAX_NOTE_CHARS, iso_utc
 from backend.api.auth import code_is, is_staff, require_staff, verify_citizen_by
 from backend.api.bodies import (
     MAX_ADDRESS_CHARS,
@@ -41,7 +41,7 @@ from backend.api.bodies import (
     text_field,
 )
 from backend.api.errors import ApiError
-from backend.api.params import limit_param
+from backend.api.params import limit_param, offset_param
 from backend.catalogue.regions import Region
 from backend.complaints.categories import ComplaintCodes
 from backend.complaints.lifecycle import (
@@ -360,10 +360,7 @@ async def list_for_staff(request: Request) -> HTTPResponse:
     if overdue not in ("", "true", "false"):
         raise ApiError(400, "invalid_overdue", "Parameter 'overdue' must be 'true' or 'false'.")
     limit = limit_param(request, default=20)
-    raw_offset = (request.args.get("offset") or "0").strip()
-    if not raw_offset.isdigit() or int(raw_offset) > MAX_OFFSET:
-        raise ApiError(400, "invalid_offset", "Parameter 'offset' must be a whole number from 0.")
-    offset = int(raw_offset)
+    offset = offset_param(request)
     today = office_today(datetime.now(timezone.utc))
     wanted = ComplaintFilter(
         statuses=[status] if status else [],

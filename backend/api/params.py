@@ -11,6 +11,7 @@ from backend.search.text import detect_lang
 
 MAX_QUERY_CHARS = 200
 MAX_LIMIT = 50
+MAX_OFFSET = 1_000_000
 
 
 def text_param(request: Request, name: str, required: bool = True) -> str:
@@ -37,6 +38,14 @@ def limit_param(request: Request, default: int = 10) -> int:
         return default
     if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
         raise ApiError(400, "invalid_limit", f"Parameter 'limit' must be a whole number from 1 to {MAX_LIMIT}.")
+    return int(raw)
+
+
+def offset_param(request: Request) -> int:
+    """Where a page of a staff list starts (0 by default)."""
+    raw = (request.args.get("offset") or "0").strip()
+    if not raw.isdigit() or int(raw) > MAX_OFFSET:
+        raise ApiError(400, "invalid_offset", "Parameter 'offset' must be a whole number from 0.")
     return int(raw)
 
 
