@@ -3,11 +3,30 @@
 - services.py: finding a service item and answering questions about it
 - reception.py, asking.py, applying.py: applying online or booking the window (application_form)
 - status.py: status checks (status_form) and notices of status changes
+- complaints.py, reporting.py: problem reports, their follow-up and rating; outbox.py keeps
+  confirmed reports on disk until the platform has them
 - platform.py: the one HTTP client of the service platform; replies.py, sealed.py: pure helpers
 """
 
 import logging
+import sys
 
 # The forms read answers in `extract_<slot>` and need no `validate_<slot>` for most slots;
 # rasa-sdk warns about each such slot on every turn, which would drown the log.
 logging.getLogger("rasa_sdk.forms").setLevel(logging.ERROR)
+
+
+def _serving() -> bool:
+    """Whether this process is the action server (`python -m rasa_sdk` or `rasa run actions`),
+    not a test or a tool that imports the actions."""
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    return bool(spec and spec.name.split(".")[0] in ("rasa_sdk", "rasa"))
+
+
+if _serving():
+    # Reports confirmed while the platform was down, left over from before a restart, are
+    # delivered now rather than with the next report.
+    from actions.outbox import resume_pending_deliveries
+
+    resume_pending_deliveries()

@@ -47,6 +47,9 @@ ESCAPE_INTENTS = frozenset(
         "EXTERNAL_application_status_changed",
         "report_emergency",
         "EXTERNAL_complaint_updated",
+        "EXTERNAL_complaint_filed",
+        "report_problem",
+        "check_complaint",
     }
 )
 """Intents that are another request rather than an answer to the form's question."""

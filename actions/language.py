@@ -20,7 +20,9 @@ EXTERNAL_PREFIX = "EXTERNAL: "
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _REFERENCE = re.compile(r"[A-Za-z]{2}\s*-?\d{8}\s*-?[A-Za-z0-9]{6}")
-"""Application numbers (ZW20261126-7KQ3MX) are neither language."""
+"""Application and report numbers (ZW20261126-7KQ3MX, GD…) are neither language."""
+_LINK = re.compile(r"(?:https?|ftp)://\S+|www\.\S+", re.IGNORECASE)
+"""Nor are links (a photo sent with a report)."""
 _LATIN_WORD = re.compile(r"[A-Za-z\uff21-\uff3a\uff41-\uff5a]{2,}")
 _ASKS_FOR = {
     "zh": re.compile(r"中文|汉语|普通话|chinese|mandarin", re.IGNORECASE),
@@ -44,7 +46,7 @@ def choose_language(text: str, forced: Any = None, intent: str | None = None, cu
         asked = [lang for lang, pattern in _ASKS_FOR.items() if pattern.search(text)]
         if len(asked) == 1:
             return asked[0]
-    text = _REFERENCE.sub(" ", text)
+    text = _REFERENCE.sub(" ", _LINK.sub(" ", text))
     chinese = len(_CJK.findall(text))
     latin = len(_LATIN_WORD.findall(text))
     if chinese == 0 and latin == 0:

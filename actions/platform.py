@@ -88,6 +88,26 @@ class PlatformClient:
             headers={"X-Verify-Code": verification_code},
         )
 
+    def create_complaint(self, body: dict[str, Any], idempotency_key: str) -> dict:
+        """Files a problem report; a repeated key is answered with the report already filed."""
+        return self._send("POST", "/api/v1/complaints", json=body, headers={"Idempotency-Key": idempotency_key})
+
+    def complaint(self, complaint_id: str, verification_code: str) -> dict:
+        """The reporter's view of a report; `WrongCode` or `Locked` when the check fails."""
+        return self._send(
+            "GET", f"/api/v1/complaints/{quote(complaint_id, safe='')}", headers={"X-Verify-Code": verification_code}
+        )
+
+    def rate_complaint(self, complaint_id: str, verification_code: str, rating: str, comment: str = "") -> dict:
+        """The reporter's satisfaction with the response; `Rejected('not_responded')` if there is none yet."""
+        body = {"rating": rating, **({"comment": comment} if comment else {})}
+        return self._send(
+            "POST",
+            f"/api/v1/complaints/{quote(complaint_id, safe='')}/satisfaction",
+            json=body,
+            headers={"X-Verify-Code": verification_code},
+        )
+
     def _get(self, path: str, params: dict[str, Any]) -> Any:
         try:
             return self._send("GET", path, params=params)

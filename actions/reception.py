@@ -73,6 +73,8 @@ LEAVING_INTENTS = frozenset(
         "book_appointment",
         "check_status",
         "report_emergency",
+        "report_problem",
+        "check_complaint",
     }
 )
 STOPPED = "stopped"

@@ -204,33 +204,3 @@ class ActionStopStatusCheck(ServiceAction):
             SlotSet("status_application_id", None),
             SlotSet("verification_code", None),
         ]
-
-
-class ActionNotifyComplaintUpdate(ServiceAction):
-    """The platform's notice (an external intent) that staff updated the citizen's report."""
-
-    def name(self) -> str:
-        return "action_notify_complaint_update"
-
-    async def answer(self, conversation: Conversation) -> None:
-        found = {
-            entity.get("entity"): entity.get("value")
-            for entity in (conversation.tracker.latest_message or {}).get("entities") or []
-        }
-        if not found.get("complaint_id") or not found.get("status"):
-            logger.warning("a report notice without report id or status was ignored")
-            return
-        status = str(found["status"])
-        note = str(found.get("note") or "")
-        conversation.say(
-            "utter_complaint_update",
-            json_message={
-                "type": "complaint_update",
-                "complaint_id": found["complaint_id"],
-                "status": status,
-                "note": note,
-            },
-            complaint_id=str(found["complaint_id"]),
-            status=cards.phrase(f"complaint_status_{status}", conversation.lang),
-            note=f"\n{cards.phrase('staff_note', conversation.lang)}{note}" if note else "",
-        )

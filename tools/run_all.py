@@ -25,7 +25,7 @@ def commands() -> list[Command]:
     token = rasa_token(ROOT / "var")
     return [
         platform_command(platform_port, env={"RASA_AUTH_TOKEN": token}),
-        action_server_command(DEFAULT_PORTS["actions"], platform_url),
+        action_server_command(DEFAULT_PORTS["actions"], platform_url, env={"RASA_AUTH_TOKEN": token}),
         rasa_command(DEFAULT_PORTS["rasa"], ensure_model(), ROOT / "endpoints.yml", token),
     ]
 

@@ -22,7 +22,15 @@ import requests
 from backend.settings import read_dotenv, secret_from_file
 
 ROOT = Path(__file__).resolve().parent.parent
-PII_SLOTS = ("applicant_name", "id_number", "phone", "verification_code")
+PII_SLOTS = (
+    "applicant_name",
+    "id_number",
+    "phone",
+    "verification_code",
+    "complaint_contact",
+    "complaint_code",
+    "rating_code",
+)
 DEFAULT_PORTS = {"platform": 8000, "actions": 5055, "rasa": 5005}
 
 
@@ -48,10 +56,16 @@ def platform_command(
     return Command("platform", [sys.executable, "-m", "backend"], env, "/health", port)
 
 
-def action_server_command(port: int, platform_url: str, var_dir: Path | None = None) -> Command:
-    """The action server; it keeps the key that seals personal details in `var_dir`."""
+def action_server_command(
+    port: int, platform_url: str, var_dir: Path | None = None, env: dict[str, str] | None = None
+) -> Command:
+    """The action server; it keeps the key that seals personal details, and the outbox of
+    reports not yet filed, in `var_dir`. `env` adds RASA_URL and RASA_AUTH_TOKEN, with which
+    it tells a citizen the number of a report filed late."""
     argv = [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)]
-    env = {"PLATFORM_URL": platform_url, **({"ZW_VAR_DIR": str(var_dir)} if var_dir is not None else {})}
+    env = {"PLATFORM_URL": platform_url, **(env or {})}
+    if var_dir is not None:
+        env["ZW_VAR_DIR"] = str(var_dir)
     return Command("actions", argv, env, "/health", port)
 
 
@@ -143,7 +157,9 @@ class Stack:
         self.token = rasa_token(self.var_dir)
         notify = {"RASA_URL": f"http://127.0.0.1:{ports['rasa']}", "RASA_AUTH_TOKEN": self.token}
         self.start_process(platform_command(ports["platform"], self.var_dir, self.database_url, notify))
-        self.start_process(action_server_command(ports["actions"], self.processes["platform"].url, self.var_dir))
+        self.start_process(
+            action_server_command(ports["actions"], self.processes["platform"].url, self.var_dir, notify)
+        )
         endpoints = write_endpoints(self.var_dir, ports["actions"])
         self.start_process(rasa_command(ports["rasa"], self.model, endpoints, self.token))
         for process in self.processes.values():
