@@ -18,6 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import cards
 from actions.matching import SHOWN, decide, names_an_item, ordinal
 from actions.platform import PlatformClient, PlatformUnavailable, in_thread
+from backend.complaints.classify import classify, names_a_problem
 
 LIMIT = 5
 logger = logging.getLogger(__name__)
@@ -125,13 +126,33 @@ class ActionFindService(ServiceAction):
         return "action_find_service"
 
     async def answer(self, conversation: Conversation) -> None:
-        decision = decide(await conversation.search(), region_known=conversation.region is not None)
+        # Words that also tell a problem ("井盖丢了") get the offer to report it as well.
+        offer = describes_a_problem(conversation.text)
+        try:
+            results = await conversation.search()
+        except PlatformUnavailable:
+            if not offer:
+                raise
+            conversation.say("utter_offer_report", buttons=report_button(conversation.lang))
+            return
+        decision = decide(results, region_known=conversation.region is not None)
         if decision.card is not None:
             conversation.show_card(decision.card, decision.alternatives)
         elif decision.alternatives:
             conversation.show_candidates(decision.alternatives)
         else:
             conversation.say("utter_ask_rephrase")
+        if offer:
+            conversation.say("utter_offer_report", buttons=report_button(conversation.lang))
+
+
+def describes_a_problem(text: str) -> bool:
+    """The report cues name something wrong clearly (backend/complaints/classify.py)."""
+    return not text.startswith("/") and names_a_problem(classify(text))
+
+
+def report_button(lang: str) -> list[dict[str, str]]:
+    return [{"title": cards.phrase("report_this", lang), "payload": "/report_problem"}]
 
 
 class ActionServiceDetail(ServiceAction):

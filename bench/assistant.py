@@ -87,7 +87,12 @@ def first_answers(stack: Stack, cases: list[dict[str, Any]], local_names: dict[s
                 {
                     "text": case["text"],
                     "expect": sorted(want),
-                    "got": first and (first.get("service", {}).get("id") or [c["id"] for c in first["candidates"]]),
+                    "got": first
+                    and (
+                        first.get("service", {}).get("id")
+                        or [c["id"] for c in first.get("candidates", [])]
+                        or first.get("type")
+                    ),
                     "answer": None if first else answers[0].get("text", "")[:60] if answers else None,
                 }
             )

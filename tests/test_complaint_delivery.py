@@ -28,7 +28,7 @@ REPORTS = [
     ),
     ("down-zh-2", "zh", "成都武侯区科华北路的垃圾桶好几天没人清运了", "匿名"),
     ("down-en-2", "en", "a factory near Tongzilin in Wuhou, Chengdu lets out black smoke every night", "anonymous"),
-    ("down-zh-3", "zh", "成都锦江区春熙路的人行道砖松了好几块", "13912340005"),
+    ("down-zh-3", "zh", "成都锦江区春熙路的公共厕所脏得没法进，好几天没人打扫", "13912340005"),
     ("down-en-3", "en", "the buses on route 28 in Jinjiang, Chengdu skip stops every morning", "13912340006"),
 ]
 NO_PHOTO = {"zh": "没拍照片", "en": "no photo"}

@@ -199,6 +199,22 @@ def test_in_pieces_in_english_with_the_category_chosen_from_the_list(stack: Stac
     assert filed["occurred_at"] is None
 
 
+def test_a_problem_read_as_a_search_can_be_reported_with_one_tap(stack: Stack) -> None:
+    sender = "report-offer-zh"
+    searched = stack.say(sender, "成都锦江区春熙路有个井盖丢了，晚上很危险")
+    offer = [a for a in searched if "反映这个问题" in (a.get("text") or "")]
+    if not offer:
+        pytest.fail(f"no offer to report under the search answer: {texts(searched)}")
+    assert offer[-1]["buttons"] == [{"title": "反映这个问题", "payload": "/report_problem"}]
+    photo = stack.say(sender, "/report_problem")
+    assert "照片" in texts(photo), "what, where and when came from the message before the tap"
+    say_all(stack, sender, ["没拍照片", "匿名"])
+    receipt = customs(stack.say(sender, "对的，提交"), "complaint_receipt")[0]
+    filed = staff_view(stack, receipt["complaint_id"])
+    assert filed["category"] == "road-damage" and filed["description"].startswith("成都锦江区春熙路有个井盖丢了")
+    assert filed["location"]["region_code"] == "510104" and filed["location"]["address"] == "春熙路"
+
+
 def test_wrong_answers_are_explained_and_asked_again(stack: Stack) -> None:
     sender = "report-wrong-en"
     say_all(stack, sender, ["the pavement outside the school on Jiefang Road in Wuhou, Chengdu is broken"])

@@ -331,3 +331,22 @@ def _cue(label: str, phrase: str, weight: float) -> Cue:
 def _first_key(cue: Cue) -> str:
     first = cue.parts[0]
     return "w:" + first.split()[0] if cue.latin else first[0]
+
+
+CATCH_ALL = frozenset({FALLBACK_CATEGORY, "government-service"})
+"""Categories whose cues (政府, 户口, licence) are as much words of services as of problems."""
+CLEAR = 3.0
+"""Cue weight of a problem named clearly: one strong cue ("路灯", "pothole") or a usual and a weak one."""
+_REPORT_WORDS = re.compile(
+    r"投诉|举报|反映|曝光|12345|诉求|工单|建议|意见|complain|grievance|\breport|suggestion|feedback", re.IGNORECASE
+)
+
+
+def says_report(text: str) -> bool:
+    """A word of reporting, complaining or suggesting ('投诉', 'report', 'feedback')."""
+    return bool(_REPORT_WORDS.search(text))
+
+
+def names_a_problem(result: Classification) -> bool:
+    """Whether the cues name what is wrong clearly, in a category that is not a catch-all."""
+    return result.category not in CATCH_ALL and result.scores.get(result.category, 0.0) >= CLEAR
