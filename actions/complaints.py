@@ -20,7 +20,7 @@ import hashlib
 import logging
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from functools import cache
 from typing import Any
@@ -671,6 +671,20 @@ def complaint_status_words(complaint: Mapping[str, Any], lang: str) -> dict[str,
     }
 
 
+async def as_reporter(
+    conversation: Conversation, call: Callable[..., dict[str, Any]], *args: str
+) -> dict[str, Any] | None:
+    """A platform call made with the reporter's code; a wrong code or a locked number is
+    explained (the same words whether or not the number exists) and gives None."""
+    try:
+        return await in_thread(call, *args)
+    except WrongCode:
+        conversation.say("utter_complaint_wrong_code")
+    except Locked as locked:
+        conversation.say("utter_status_locked", minutes=str(max(1, -(-locked.retry_after_seconds // 60))))
+    return None
+
+
 class ActionCheckComplaint(ServiceAction):
     """The verified check: `complaint_status`; an answered report is then offered for rating."""
 
@@ -685,13 +699,8 @@ class ActionCheckComplaint(ServiceAction):
         conversation.events.append(SlotSet("rating_pending", False))
         if not complaint_id or not code:
             return
-        try:
-            complaint = await in_thread(platform().complaint, complaint_id, code)
-        except WrongCode:
-            conversation.say("utter_complaint_wrong_code")
-            return
-        except Locked as locked:
-            conversation.say("utter_status_locked", minutes=str(max(1, -(-locked.retry_after_seconds // 60))))
+        complaint = await as_reporter(conversation, platform().complaint, complaint_id, code)
+        if complaint is None:
             return
         payload = {
             "type": "complaint_status",
@@ -858,17 +867,18 @@ class ActionRecordSatisfaction(ServiceAction):
         if not complaint_id or not rating or not code:
             return
         try:
-            rated = await in_thread(
-                platform().rate_complaint, complaint_id, code, rating, "" if comment in (None, NONE) else comment
+            rated = await as_reporter(
+                conversation,
+                platform().rate_complaint,
+                complaint_id,
+                code,
+                rating,
+                "" if comment in (None, NONE) else comment,
             )
-        except WrongCode:
-            conversation.say("utter_complaint_wrong_code")
-            return
-        except Locked as locked:
-            conversation.say("utter_status_locked", minutes=str(max(1, -(-locked.retry_after_seconds // 60))))
-            return
         except Rejected:
             conversation.say("utter_rating_not_open")
+            return
+        if rated is None:
             return
         if rated["status"] == "closed":
             conversation.say("utter_rating_thanks_closed", complaint_id=complaint_id)
