@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from backend.catalogue.items import DELIVERY_METHODS
+from backend.console.openapi import STATS_PATHS, STATS_SCHEMAS
 from backend.openapi_complaints import COMPLAINT_PATHS, COMPLAINT_SCHEMAS
 from backend.openapi_schemas import APPLICATION_SCHEMAS, ERROR, answer, errors, query_param, ref, request_body
 from backend.procedure.applications import STATUSES
@@ -182,6 +183,7 @@ OPENAPI: dict[str, Any] = {
             }
         },
         **COMPLAINT_PATHS,
+        **STATS_PATHS,
     },
     "components": {
         "securitySchemes": {"staffToken": {"type": "http", "scheme": "bearer"}},
@@ -273,6 +275,7 @@ OPENAPI: dict[str, Any] = {
             },
             **APPLICATION_SCHEMAS,
             **COMPLAINT_SCHEMAS,
+            **STATS_SCHEMAS,
         },
     },
 }
