@@ -37,6 +37,7 @@ conversations: model
 		--fail-on-prediction-errors --out var/conversation-results
 
 unit: model
+	bash tools/browser.sh
 	$(PY) -m pytest -q
 
 test: lint typecheck validate conversations unit

@@ -17,7 +17,9 @@ from backend.api.catalogue import catalogue_routes
 from backend.api.complaints import complaint_routes
 from backend.api.errors import install_error_handlers
 from backend.api.open311 import install_open311_error_handler, open311_routes
+from backend.api.portal import portal_routes
 from backend.api.staff_console import staff_console_routes
+from backend.api.uploads import upload_routes
 from backend.catalogue import sources
 from backend.catalogue.catalogue import Catalogue
 from backend.complaints.categories import read_complaint_codes
@@ -82,6 +84,8 @@ def create_app(
     app.blueprint(complaint_routes)
     app.blueprint(open311_routes)
     app.blueprint(staff_console_routes)
+    app.blueprint(portal_routes)
+    app.blueprint(upload_routes)
 
     @app.after_server_start
     async def start_notifier(app: Sanic, _: object) -> None:

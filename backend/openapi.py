@@ -10,6 +10,7 @@ from backend.catalogue.items import DELIVERY_METHODS
 from backend.console.openapi import STATS_PATHS, STATS_SCHEMAS
 from backend.openapi_complaints import COMPLAINT_PATHS, COMPLAINT_SCHEMAS
 from backend.openapi_schemas import APPLICATION_SCHEMAS, ERROR, answer, errors, query_param, ref, request_body
+from backend.openapi_uploads import UPLOAD_PATHS
 from backend.procedure.applications import STATUSES
 
 LANG = query_param("lang", "Answer language; detected from `q` when absent.", enum=["zh", "en"])
@@ -184,6 +185,7 @@ OPENAPI: dict[str, Any] = {
         },
         **COMPLAINT_PATHS,
         **STATS_PATHS,
+        **UPLOAD_PATHS,
     },
     "components": {
         "securitySchemes": {"staffToken": {"type": "http", "scheme": "bearer"}},

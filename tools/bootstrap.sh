@@ -40,3 +40,9 @@ if [ ! -f "$stamp" ]; then
   rm -f .venv/.installed-*
   touch "$stamp"
 fi
+
+# The portal's chat widget: socket.io-client from the npm registry, pinned by web/package-lock.json.
+if [ ! -f web/node_modules/.package-lock.json ] || [ web/package-lock.json -nt web/node_modules/.package-lock.json ]; then
+  echo "Installing the web widget's packages (npm ci in web/)"
+  npm ci --prefix web --no-audit --no-fund --loglevel=error
+fi
