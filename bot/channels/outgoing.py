@@ -16,6 +16,8 @@ and in memory otherwise.
 - `ChoiceMemory` keeps each citizen's latest choices, so that a reply "2" is sent to the
   assistant as the second button's payload.
 - `Deduplicator` says whether a message id is seen for the first time (SET NX with expiry).
+- `ReplyWindow` answers a message passively within the platform's window, or at once
+  with an empty body and later through the platform's API; retries wait for that answer.
 - `AccessTokenCache` holds one token for all processes: a process that finds none takes a
   short lock (SET NX) and fetches it; the others wait for it. `renew` drops a token the
   platform refused, unless another process has already replaced it.
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import re
 import time
 import uuid
@@ -34,8 +37,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from rasa.core.channels.channel import CollectingOutputChannel
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 
+logger = logging.getLogger(__name__)
 CHOICES_HEADER = {"zh": "回复序号：", "en": "Reply with a number:"}
 CHOICES_TTL = 3600.0
 _CJK = re.compile(r"[\u3400-\u9fff]")
@@ -328,3 +332,138 @@ class AccessTokenCache:
                 return token
             if time.monotonic() > deadline:
                 raise TokenUnavailable("another process did not fetch the token in time")
+
+
+RETRY_MEMORY = 60.0
+"""How long a message's answer is kept for the platform's retries of it."""
+
+
+class Turn:
+    """One message being answered: how its answers go out, once it is decided."""
+
+    def __init__(self) -> None:
+        self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.delivery = "undecided"  # then "passive" or "api"
+        self.passive: str | None = None
+
+
+Packer = Callable[[list[str]], tuple[str | None, list[str]]]
+"""A turn's texts → the passive reply (None: it does not fit) and the messages for the API."""
+Sender = Callable[[str, list[str]], Awaitable[int]]
+"""Sends texts to a citizen through the platform's API; returns how many went out."""
+
+
+class ReplyWindow:
+    """The platforms' answering rule, for WeChat and Weibo alike: a message answered within
+    the window gets the passive reply; otherwise the push is answered at once (empty,
+    `success`) and the answers go out through the platform's API when they are ready.
+    Retries of a message being answered wait for the same answer; a retry of one answered
+    by another process (the de-duplication store says so) gets nothing."""
+
+    def __init__(
+        self,
+        label: str,
+        input_channel: str,
+        window: float,
+        dedupe: Deduplicator,
+        choices: ChoiceMemory,
+        pack: Packer,
+        send_later: Sender | None,
+    ) -> None:
+        self.label = label
+        self.input_channel = input_channel
+        self.window = window
+        self.dedupe = dedupe
+        self.choices = choices
+        self.pack = pack
+        self.send_later = send_later
+        self._turns: dict[str, Turn] = {}
+        self._background: set[asyncio.Task[None]] = set()
+
+    async def answer(
+        self,
+        key: str,
+        sender: str,
+        text: str,
+        metadata: dict[str, Any],
+        on_new_message: Callable[[UserMessage], Awaitable[Any]],
+    ) -> str | None:
+        """The passive reply to a message, or None when its answers take the API."""
+        turn = self._turns.get(key)
+        if turn is not None:
+            logger.info("%s retry of %s while it is being answered", self.label, key)
+        else:
+            turn = self._turns[key] = Turn()
+            if not await self._first_time(key):
+                logger.info("%s retry of %s, answered elsewhere", self.label, key)
+                asyncio.get_running_loop().call_later(RETRY_MEMORY, self._turns.pop, key, None)
+                turn.delivery = "api"
+                turn.ready.set_result(None)
+                return None
+            task = asyncio.create_task(self._run(key, turn, sender, text, metadata, on_new_message))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+        try:
+            await asyncio.wait({turn.ready}, timeout=self.window)
+        finally:  # on time, late, or the platform hung up (the handler is cancelled): decided now
+            if not turn.ready.done():
+                turn.delivery = "api"
+        if turn.delivery != "api" and turn.passive is not None:
+            turn.delivery = "passive"
+            return turn.passive
+        return None
+
+    async def _first_time(self, key: str) -> bool:
+        try:
+            return await self.dedupe.first_time(key)
+        except Exception:  # the store is down: better a rare double answer than none
+            logger.exception("%s de-duplication store unavailable", self.label)
+            return True
+
+    async def _run(
+        self,
+        key: str,
+        turn: Turn,
+        sender: str,
+        text: str,
+        metadata: dict[str, Any],
+        on_new_message: Callable[[UserMessage], Awaitable[Any]],
+    ) -> None:
+        started = time.monotonic()
+        collector = AnswerCollector()
+        try:
+            text = await self.choices.resolve(sender, text)
+        except Exception:
+            logger.exception("%s choices store unavailable", self.label)
+        try:
+            message = UserMessage(text, collector, sender, input_channel=self.input_channel, metadata=metadata)
+            await on_new_message(message)
+        except Exception:
+            logger.exception("A %s message (%s) could not be handled", self.label, key)
+        rendered = render_answers(collector.messages)
+        try:
+            await self.choices.remember(sender, rendered.choices)
+        except Exception:
+            logger.exception("%s choices store unavailable", self.label)
+        turn.passive, texts = self.pack(rendered.texts)
+        if turn.passive is None:
+            turn.delivery = "api"
+        turn.ready.set_result(None)
+        asyncio.get_running_loop().call_later(RETRY_MEMORY, self._turns.pop, key, None)
+        answered = time.monotonic() - started
+        if turn.delivery != "api":
+            logger.info("%s %s from %s answered in %.2fs", self.label, key, pseudonym(sender), answered)
+            return
+        if self.send_later is None:
+            logger.error("%s %s answered after the window, but no API access is configured", self.label, key)
+            return
+        sent = await self.send_later(sender, texts)
+        logger.info(
+            "%s %s from %s answered in %.2fs, %d/%d sent through the API",
+            self.label,
+            key,
+            pseudonym(sender),
+            answered,
+            sent,
+            len(texts),
+        )

@@ -55,10 +55,10 @@ from sanic.response import HTTPResponse
 from bot.channels import wechat_crypto as protocol
 from bot.channels.outgoing import (
     AccessTokenCache,
-    AnswerCollector,
     ChoiceMemory,
     Deduplicator,
     KeyValueStore,
+    ReplyWindow,
     TokenUnavailable,
     join_fitting,
     pseudonym,
@@ -74,7 +74,6 @@ MAX_BODY_BYTES = 64 * 1024
 MAX_CLOCK_SKEW = 300
 TEXT_LIMIT_BYTES = 2048  # of one text message, passive or through the API
 DEFAULT_REPLY_WINDOW = 4.5
-RETRY_MEMORY = 60.0
 TOKEN_ERRORS = {40001, 40014, 42001}
 WINDOW_CLOSED_ERRORS = {45015, 45047}
 UNSUPPORTED = (
@@ -250,15 +249,6 @@ class WeChatOutput(OutputChannel):
         await self.api.send_texts(recipient_id, rendered.texts)
 
 
-class _Turn:
-    """One message being answered: how its answers go out, once it is decided."""
-
-    def __init__(self) -> None:
-        self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.delivery = "undecided"  # then "passive" or "api"
-        self.passive: str | None = None
-
-
 class WeChatInput(InputChannel):
     """WeChat's message push for one Official Account."""
 
@@ -291,8 +281,15 @@ class WeChatInput(InputChannel):
         self.dedupe = Deduplicator(store, KEY_PREFIX + "seen:")
         self.choices = ChoiceMemory(store, KEY_PREFIX + "choices:")
         self.api = WeChatApi(settings, store) if settings.app_id and settings.app_secret else None
-        self._turns: dict[str, _Turn] = {}
-        self._background: set[asyncio.Task[None]] = set()
+        self.window = ReplyWindow(
+            "WeChat",
+            self.name(),
+            settings.reply_window,
+            self.dedupe,
+            self.choices,
+            _pack,
+            self.api.send_texts if self.api is not None else None,
+        )
 
     def get_output_channel(self) -> OutputChannel | None:
         return WeChatOutput(self.api, self.choices) if self.settings.token and self.api else None
@@ -368,7 +365,11 @@ class WeChatInput(InputChannel):
         except Unsupported:
             reply: str | None = UNSUPPORTED
         else:
-            reply = await self._answer(fields, said, on_new_message) if said else None
+            reply = (
+                await self.window.answer(dedupe_key(fields), fields["FromUserName"], *said, on_new_message)
+                if said
+                else None
+            )
         if reply is None:
             return response.text("success")
         body = protocol.text_reply(
@@ -378,91 +379,11 @@ class WeChatInput(InputChannel):
             body = protocol.sealed_reply(self.crypto.seal_reply(body, str(int(self.clock())), nonce), as_json)
         return response.text(body, content_type="application/json" if as_json else "application/xml")
 
-    async def _answer(
-        self,
-        fields: Mapping[str, str],
-        said: tuple[str, dict[str, Any]],
-        on_new_message: Callable[[UserMessage], Awaitable[Any]],
-    ) -> str | None:
-        """The passive reply to a message, or None (`success`) when its answers take the API."""
-        key = dedupe_key(fields)
-        turn = self._turns.get(key)
-        if turn is not None:
-            logger.info("WeChat retry of %s while it is being answered", key)
-        else:
-            turn = self._turns[key] = _Turn()
-            if not await self._first_time(key):
-                logger.info("WeChat retry of %s, answered elsewhere", key)
-                asyncio.get_running_loop().call_later(RETRY_MEMORY, self._turns.pop, key, None)
-                turn.delivery = "api"
-                turn.ready.set_result(None)
-                return None
-            task = asyncio.create_task(self._run(key, turn, fields["FromUserName"], *said, on_new_message))
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
-        try:
-            await asyncio.wait({turn.ready}, timeout=self.settings.reply_window)
-        finally:  # on time, late, or WeChat hung up (the handler is cancelled): decided now
-            if not turn.ready.done():
-                turn.delivery = "api"
-        if turn.delivery != "api" and turn.passive is not None:
-            turn.delivery = "passive"
-            return turn.passive
-        return None
 
-    async def _first_time(self, key: str) -> bool:
-        try:
-            return await self.dedupe.first_time(key)
-        except Exception:  # the store is down: better a rare double answer than none
-            logger.exception("WeChat de-duplication store unavailable")
-            return True
-
-    async def _run(
-        self,
-        key: str,
-        turn: _Turn,
-        sender: str,
-        text: str,
-        metadata: dict[str, Any],
-        on_new_message: Callable[[UserMessage], Awaitable[Any]],
-    ) -> None:
-        started = time.monotonic()
-        collector = AnswerCollector()
-        try:
-            text = await self.choices.resolve(sender, text)
-        except Exception:
-            logger.exception("WeChat choices store unavailable")
-        try:
-            await on_new_message(UserMessage(text, collector, sender, input_channel=self.name(), metadata=metadata))
-        except Exception:
-            logger.exception("A WeChat message (%s) could not be handled", key)
-        rendered = render_answers(collector.messages)
-        try:
-            await self.choices.remember(sender, rendered.choices)
-        except Exception:
-            logger.exception("WeChat choices store unavailable")
-        texts = rendered.texts or [NO_ANSWER]
-        turn.passive = join_fitting(texts, TEXT_LIMIT_BYTES)
-        if turn.passive is None:
-            turn.delivery = "api"
-        turn.ready.set_result(None)
-        asyncio.get_running_loop().call_later(RETRY_MEMORY, self._turns.pop, key, None)
-        answered = time.monotonic() - started
-        if turn.delivery != "api":
-            logger.info("WeChat %s from %s answered in %.2fs", key, pseudonym(sender), answered)
-            return
-        if self.api is None:
-            logger.error("WeChat %s answered after the window but WECHAT_APPID/APPSECRET are not set", key)
-            return
-        sent = await self.api.send_texts(sender, texts)
-        logger.info(
-            "WeChat %s from %s answered in %.2fs, %d/%d sent through the API",
-            key,
-            pseudonym(sender),
-            answered,
-            sent,
-            len(texts),
-        )
+def _pack(texts: list[str]) -> tuple[str | None, list[str]]:
+    """One passive reply when the answers fit one WeChat text; otherwise all go through the API."""
+    texts = texts or [NO_ANSWER]
+    return join_fitting(texts, TEXT_LIMIT_BYTES), texts
 
 
 def _error(status: int, message: str) -> HTTPResponse:

@@ -60,10 +60,10 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.outgoing import (
-    AnswerCollector,
     ChoiceMemory,
     Deduplicator,
     KeyValueStore,
+    ReplyWindow,
     pseudonym,
     render_answers,
     store_from_url,
@@ -76,7 +76,6 @@ MAX_BODY_BYTES = 64 * 1024
 MAX_CLOCK_SKEW = 300
 MAX_TEXT_CHARS = 299  # "less than 300 Chinese characters" per message
 DEFAULT_REPLY_WINDOW = 4.5
-RETRY_MEMORY = 60.0
 WELCOME_EVENTS = {"follow", "subscribe", "scan_follow"}
 UNSUPPORTED = (
     "暂不支持这种消息，请发送文字或位置。"
@@ -340,15 +339,6 @@ class WeiboOutput(OutputChannel):
         await self.api.send_texts(recipient_id, messages_of(rendered.texts))
 
 
-class _Turn:
-    """One push being answered: how its answers go out, once it is decided."""
-
-    def __init__(self) -> None:
-        self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.delivery = "undecided"  # then "passive" or "api"
-        self.passive: str | None = None
-
-
 class WeiboInput(InputChannel):
     """Weibo's message push for one fan-service account."""
 
@@ -376,8 +366,15 @@ class WeiboInput(InputChannel):
         self.dedupe = Deduplicator(store, KEY_PREFIX + "seen:")
         self.choices = ChoiceMemory(store, KEY_PREFIX + "choices:")
         self.api = WeiboApi(settings.api_base, settings.access_token) if settings.access_token else None
-        self._turns: dict[str, _Turn] = {}
-        self._background: set[asyncio.Task[None]] = set()
+        self.window = ReplyWindow(
+            "Weibo",
+            self.name(),
+            settings.reply_window,
+            self.dedupe,
+            self.choices,
+            self._pack,
+            self.api.send_texts if self.api is not None else None,
+        )
 
     def get_output_channel(self) -> OutputChannel | None:
         return WeiboOutput(self.api, self.choices) if self.settings.app_secret and self.api else None
@@ -413,7 +410,7 @@ class WeiboInput(InputChannel):
                 said = assistant_input(push)
             except Unsupported as refusal:
                 return response.json(passive_reply(push, refusal.reply))
-            reply = await self._answer(push, said, on_new_message) if said else None
+            reply = await self.window.answer(dedupe_key(push), push.sender, *said, on_new_message) if said else None
             return response.json(passive_reply(push, reply)) if reply else response.text("")
 
         @webhook.listener("after_server_stop")
@@ -430,83 +427,14 @@ class WeiboInput(InputChannel):
             return False
         return signature_matches(request.args.get("signature"), self.settings.app_secret, timestamp, nonce)
 
-    async def _answer(
-        self,
-        push: Push,
-        said: tuple[str, dict[str, Any]],
-        on_new_message: Callable[[UserMessage], Awaitable[Any]],
-    ) -> str | None:
-        """The passive reply to a push, or None (an empty body) when its answers take reply.json."""
-        key = dedupe_key(push)
-        turn = self._turns.get(key)
-        if turn is not None:
-            logger.info("Weibo retry of %s while it is being answered", key)
-        else:
-            turn = self._turns[key] = _Turn()
-            if not await self._first_time(key):
-                logger.info("Weibo retry of %s, answered elsewhere", key)
-                asyncio.get_running_loop().call_later(RETRY_MEMORY, self._turns.pop, key, None)
-                turn.delivery = "api"
-                turn.ready.set_result(None)
-                return None
-            task = asyncio.create_task(self._run(key, turn, push.sender, *said, on_new_message))
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
-        try:
-            await asyncio.wait({turn.ready}, timeout=self.settings.reply_window)
-        finally:  # on time, late, or Weibo hung up (the handler is cancelled): decided now
-            if not turn.ready.done():
-                turn.delivery = "api"
-        if turn.delivery != "api" and turn.passive is not None:
-            turn.delivery = "passive"
-            return turn.passive
-        return None
-
-    async def _first_time(self, key: str) -> bool:
-        try:
-            return await self.dedupe.first_time(key)
-        except Exception:  # the store is down: better a rare double answer than none
-            logger.exception("Weibo de-duplication store unavailable")
-            return True
-
-    async def _run(
-        self,
-        key: str,
-        turn: _Turn,
-        sender: str,
-        text: str,
-        metadata: dict[str, Any],
-        on_new_message: Callable[[UserMessage], Awaitable[Any]],
-    ) -> None:
-        started = time.monotonic()
-        collector = AnswerCollector()
-        try:
-            text = await self.choices.resolve(sender, text)
-            await on_new_message(UserMessage(text, collector, sender, input_channel=self.name(), metadata=metadata))
-        except Exception:
-            logger.exception("A Weibo push (%s) could not be handled", key)
-        rendered = render_answers(collector.messages)
-        try:
-            await self.choices.remember(sender, rendered.choices)
-        except Exception:
-            logger.exception("Weibo choices store unavailable")
-        texts = messages_of(rendered.texts or [NO_ANSWER])
-        turn.passive = join_within(texts)
-        if turn.passive is None and self.api is None:
-            turn.passive = texts[0]  # no way to send the rest: the first message at least
-        if turn.passive is None:
-            turn.delivery = "api"
-        turn.ready.set_result(None)
-        asyncio.get_running_loop().call_later(RETRY_MEMORY, self._turns.pop, key, None)
-        answered = time.monotonic() - started
-        if turn.delivery != "api":
-            logger.info("Weibo %s answered in %.2fs", key, answered)
-            return
-        if self.api is None:
-            logger.error("Weibo %s answered after the window but WEIBO_ACCESS_TOKEN is not set", key)
-            return
-        sent = await self.api.send_texts(sender, texts)
-        logger.info("Weibo %s answered in %.2fs, %d/%d sent through reply.json", key, answered, sent, len(texts))
+    def _pack(self, texts: list[str]) -> tuple[str | None, list[str]]:
+        """One passive reply when the answers fit one Weibo message; otherwise all through
+        reply.json — or, with no access token to send them, the first message at least."""
+        messages = messages_of(texts or [NO_ANSWER])
+        passive = join_within(messages)
+        if passive is None and self.api is None:
+            passive = messages[0]
+        return passive, messages
 
 
 def _error(status: int, message: str) -> HTTPResponse:
