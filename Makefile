@@ -46,6 +46,7 @@ bench: model
 	$(PY) -m bench.search
 	$(PY) -m bench.assistant
 	$(PY) -m bench.complaints
+	$(PY) -m bench.wechat
 
 regions: setup
 	$(PY) tools/build_regions.py ../shared/data/regions
