@@ -267,6 +267,40 @@ def test_a_problem_report_with_a_photo_uploaded_in_the_widget(page: Page, stack:
     assert Image.open(io.BytesIO(served.content)).size == (64, 48)
 
 
+def test_a_status_check_draws_the_timeline_and_an_emergency_the_number(page: Page, stack: PortalStack) -> None:
+    filed = requests.post(
+        f"{stack.platform_url}/api/v1/complaints",
+        json={
+            "category": "noise",
+            "request_type": "complaint",
+            "description": "楼下烧烤店半夜很吵",
+            "location": {"region_code": "510107"},
+            "contact": {"phone": "13700001234"},
+            "channel": "rest",
+            "lang": "zh",
+        },
+        timeout=10,
+    ).json()
+    requests.post(
+        f"{stack.platform_url}/api/v1/complaints/{filed['complaint_id']}/updates",
+        json={"status": "in_progress", "note": "已联系城管核查"},
+        headers=stack.staff(),
+        timeout=10,
+    ).raise_for_status()
+    open_portal(page, stack)
+    say(page, "我反映的问题现在什么进度")
+    say(page, filed["complaint_id"])
+    say(page, "1234")
+    status = page.locator('#zw-chat-log [data-card="complaint_status"]').last
+    expect(status).to_be_visible()
+    expect(status).to_contain_text(filed["complaint_id"])
+    expect(status).to_contain_text("已联系城管核查")  # the staff note, on the timeline
+    say(page, "楼下着火了，烟很大")
+    emergency = page.locator('#zw-chat-log [data-card="emergency"]').last
+    expect(emergency).to_be_visible()
+    expect(emergency.locator('a[href="tel:119"]')).to_be_visible()
+
+
 def test_a_reload_keeps_the_conversation(page: Page, stack: PortalStack) -> None:
     open_portal(page, stack)
     say(page, APPLICATION[0])
