@@ -21,7 +21,6 @@ import json
 import logging
 import os
 import re
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -33,7 +32,6 @@ from typing import Any
 import pytest
 import requests
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from rasa.core.channels.channel import UserMessage
 from sanic import Sanic
 from wechatpy.crypto import WeChatCrypto
 
@@ -52,8 +50,9 @@ from bot.channels.outgoing import (
     split_to_fit,
 )
 from bot.channels.wechat import UNSUPPORTED, WeChatInput, WeChatSettings, assistant_input
+from tests.channel_harness import ChannelServer, StandIn
 from tests.fake_wechat import FakeWeChatApi, Pusher, message_xml, sign
-from tools.stack import Command, Process, Stack, free_port
+from tools.stack import Command, Process, Stack
 from tools.train import ensure_model
 
 REDIS_TEST_URL = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379")
@@ -360,54 +359,6 @@ def test_settings_come_from_credentials_where_given_else_the_environment(monkeyp
 
 
 # --- The endpoint, with a stand-in assistant ------------------------------------------
-
-
-class StandIn:
-    """An assistant that answers "收到：<text>" (or what `answers` says) after `delay` seconds."""
-
-    def __init__(self) -> None:
-        self.heard: list[UserMessage] = []
-        self.delay = 0.0
-        self.answers: Callable[[str], list[dict[str, Any]]] = lambda text: [{"text": f"收到：{text}"}]
-
-    async def __call__(self, message: UserMessage) -> None:
-        self.heard.append(message)
-        await asyncio.sleep(self.delay)
-        for answer in self.answers(message.text or ""):
-            await message.output_channel.send_response(message.sender_id, answer)
-
-
-class ChannelServer:
-    """The channel's blueprint on a Sanic app of its own, served from a thread."""
-
-    def __init__(self, channel: WeChatInput, assistant: StandIn) -> None:
-        self.channel = channel
-        port = free_port()
-        self.url = f"http://127.0.0.1:{port}/webhooks/{channel.name()}/webhook"
-        app = Sanic(f"wechat_test_{uuid.uuid4().hex[:8]}")
-        app.blueprint(channel.blueprint(assistant), url_prefix=f"/webhooks/{channel.name()}")
-        self.loop = asyncio.new_event_loop()
-        self.server: Any = None
-        started = threading.Event()
-
-        def serve() -> None:
-            asyncio.set_event_loop(self.loop)
-            self.server = self.loop.run_until_complete(
-                app.create_server(host="127.0.0.1", port=port, return_asyncio_server=True, access_log=False)
-            )
-            self.loop.run_until_complete(self.server.startup())
-            started.set()
-            self.loop.run_forever()
-
-        threading.Thread(target=serve, daemon=True).start()
-        assert started.wait(10)
-
-    def stop(self) -> None:
-        def close() -> None:
-            self.server.close()
-            self.loop.stop()
-
-        self.loop.call_soon_threadsafe(close)
 
 
 class Clock:

@@ -14,16 +14,13 @@ Three layers:
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 import logging
 import os
 import random
 import re
-import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -33,8 +30,6 @@ from urllib.parse import unquote
 
 import pytest
 import requests
-from rasa.core.channels.channel import UserMessage
-from sanic import Sanic
 
 from bot.channels.outgoing import MemoryStore, pseudonym
 from bot.channels.weibo import (
@@ -54,9 +49,10 @@ from bot.channels.weibo import (
     signature_matches,
     timestamp_seconds,
 )
+from tests.channel_harness import ChannelServer, StandIn
 from tests.conftest import wait_for
 from tests.fake_weibo import FakeWeiboApi, Pusher, sign
-from tools.stack import Command, Process, Stack, free_port
+from tools.stack import Command, Process, Stack
 from tools.train import ensure_model
 
 REDIS_TEST_URL = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379")
@@ -156,50 +152,6 @@ def test_settings_come_from_credentials_where_given_else_the_environment(monkeyp
 
 
 # --- The endpoint, with a stand-in assistant ------------------------------------------
-
-
-class StandIn:
-    """An assistant that answers "收到：<text>" (or what `answers` says) after `delay` seconds."""
-
-    def __init__(self) -> None:
-        self.heard: list[UserMessage] = []
-        self.delay = 0.0
-        self.answers: Callable[[str], list[dict[str, Any]]] = lambda text: [{"text": f"收到：{text}"}]
-
-    async def __call__(self, message: UserMessage) -> None:
-        self.heard.append(message)
-        await asyncio.sleep(self.delay)
-        for answer in self.answers(message.text or ""):
-            await message.output_channel.send_response(message.sender_id, answer)
-
-
-class ChannelServer:
-    """The channel's blueprint on a Sanic app of its own, served from a thread."""
-
-    def __init__(self, channel: WeiboInput, assistant: StandIn) -> None:
-        port = free_port()
-        self.url = f"http://127.0.0.1:{port}/webhooks/{channel.name()}/webhook"
-        Sanic.test_mode = True  # as sanic-testing does: several apps in one process
-        app = Sanic(f"weibo_test_{uuid.uuid4().hex[:8]}")
-        app.blueprint(channel.blueprint(assistant), url_prefix=f"/webhooks/{channel.name()}")
-        self.loop = asyncio.new_event_loop()
-        started = threading.Event()
-
-        def serve() -> None:
-            asyncio.set_event_loop(self.loop)
-            server = self.loop.run_until_complete(
-                app.create_server(host="127.0.0.1", port=port, return_asyncio_server=True, access_log=False)
-            )
-            assert server is not None
-            self.loop.run_until_complete(server.startup())
-            started.set()
-            self.loop.run_forever()
-
-        threading.Thread(target=serve, daemon=True).start()
-        assert started.wait(10)
-
-    def stop(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
 
 
 @pytest.fixture
