@@ -11,6 +11,10 @@
 import logging
 import sys
 
+from bot.logs import install as _redact_logs
+
+_redact_logs()  # no ID or phone number in the action server's logs
+
 # The forms read answers in `extract_<slot>` and need no `validate_<slot>` for most slots;
 # rasa-sdk warns about each such slot on every turn, which would drown the log.
 logging.getLogger("rasa_sdk.forms").setLevel(logging.ERROR)

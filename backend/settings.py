@@ -28,17 +28,24 @@ def read_dotenv(path: Path) -> dict[str, str]:
 
 
 def secret_from_file(path: Path) -> str:
-    """Return the secret stored at `path`, creating it (mode 0600) on first use."""
+    """Return the secret stored at `path`, creating it (mode 0600) on first use. Several
+    processes starting at once all get the one secret that was written first."""
     if path.is_file():
         stored = path.read_text(encoding="utf-8").strip()
         if stored:
             return stored
     path.parent.mkdir(parents=True, exist_ok=True)
-    token = secrets.token_urlsafe(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(token + "\n")
-    return token
+        handle.write(secrets.token_urlsafe(32) + "\n")
+    try:
+        os.link(draft, path)  # fails if another process got there first: theirs is kept
+    except FileExistsError:
+        pass
+    finally:
+        draft.unlink()
+    return path.read_text(encoding="utf-8").strip()
 
 
 @dataclass(frozen=True)

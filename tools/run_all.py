@@ -1,7 +1,8 @@
 """`make run`: start every process of the assistant in the foreground; Ctrl-C stops them all.
 
 Trains the model first if none matches the checkout. Each process gets the same
-environment; when one exits, the others are stopped too.
+environment; when one exits, the others are stopped too. With REDIS_URL set,
+conversations and locks go to Redis and SANIC_WORKERS Rasa processes share the port.
 """
 
 from __future__ import annotations
@@ -13,7 +14,15 @@ import sys
 import time
 from pathlib import Path
 
-from tools.stack import DEFAULT_PORTS, Command, action_server_command, platform_command, rasa_command, rasa_token
+from tools.stack import (
+    DEFAULT_PORTS,
+    Command,
+    action_server_command,
+    endpoints_yaml,
+    platform_command,
+    rasa_command,
+    rasa_token,
+)
 from tools.train import ensure_model
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,8 +35,20 @@ def commands() -> list[Command]:
     return [
         platform_command(platform_port, env={"RASA_AUTH_TOKEN": token}),
         action_server_command(DEFAULT_PORTS["actions"], platform_url, env={"RASA_AUTH_TOKEN": token}),
-        rasa_command(DEFAULT_PORTS["rasa"], ensure_model(), ROOT / "endpoints.yml", token),
+        rasa_command(DEFAULT_PORTS["rasa"], ensure_model(), endpoints(), token),
     ]
+
+
+def endpoints() -> Path:
+    """endpoints.yml as it is (SQLite under var/), or with REDIS_URL set one written to
+    var/ that keeps conversations and locks in Redis, so that SANIC_WORKERS > 1 works."""
+    redis_url = os.environ.get("REDIS_URL")
+    if not redis_url:
+        return ROOT / "endpoints.yml"
+    path = ROOT / "var" / "endpoints-redis.yml"
+    action_url = f"http://localhost:{DEFAULT_PORTS['actions']}/webhook"
+    path.write_text(endpoints_yaml(action_url, ROOT / "var" / "tracker.db", redis_url), encoding="utf-8")
+    return path
 
 
 def main() -> int:

@@ -8,7 +8,9 @@ process to its own file.
 
 from __future__ import annotations
 
+import json
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -16,6 +18,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from urllib.parse import unquote, urlsplit
 
 import requests
 
@@ -80,20 +83,58 @@ def rasa_command(port: int, model: Path, endpoints: Path, token: str) -> Command
     argv = [sys.executable, "-m", "rasa", "run", "--model", str(model), "--port", str(port)]
     argv += ["--endpoints", str(endpoints), "--credentials", str(ROOT / "credentials.yml")]
     argv += ["--enable-api", f"--auth-token={token}"]  # "=": a token may begin with "-"
-    return Command("rasa", argv, {"RASA_TELEMETRY_ENABLED": "false"}, "/", port)
+    # The token in the environment too: the privacy routes (bot/channels/privacy.py) check it.
+    return Command("rasa", argv, {"RASA_TELEMETRY_ENABLED": "false", "RASA_AUTH_TOKEN": token}, "/", port)
 
 
-def write_endpoints(var_dir: Path, action_port: int) -> Path:
+def endpoints_yaml(action_url: str, tracker_db: Path, redis_url: str | None = None, key_prefix: str = "zhengwu") -> str:
+    """endpoints.yml: the action server at `action_url`; conversations in SQLite at
+    `tracker_db`, or with `redis_url` in Redis (Rasa's tracker store, expiring after the
+    retention period) with the lock store there too, so that several Rasa processes can
+    share conversations. Either way through the store that redacts personal data."""
+    lines = [f"action_endpoint:\n  url: {action_url}\n"]
+    lines.append("tracker_store:\n  type: bot.stores.redacting.RedactingTrackerStore\n")
+    if redis_url:
+        redis = redis_settings(redis_url, key_prefix)
+        lines.append("  store:\n    type: redis\n" + _indented(redis, 4))
+        lines.append(f"  pii_slots: [{', '.join(PII_SLOTS)}]\n")
+        lines.append("lock_store:\n  type: bot.stores.locks.AtomicRedisLockStore\n" + _indented(redis, 2))
+    else:
+        lines.append(f"  store:\n    type: SQL\n    dialect: sqlite\n    db: {tracker_db}\n")
+        lines.append(f"  pii_slots: [{', '.join(PII_SLOTS)}]\n")
+    return "".join(lines)
+
+
+def redis_settings(redis_url: str, key_prefix: str = "zhengwu") -> dict[str, str | int]:
+    """The settings Rasa's Redis stores take, from a redis:// or rediss:// URL."""
+    parsed = urlsplit(redis_url)
+    if parsed.scheme not in ("redis", "rediss") or not parsed.hostname:
+        raise ValueError("REDIS_URL must look like redis://[:password@]host[:port][/db]")
+    if not key_prefix.isalnum():
+        raise ValueError("the Redis key prefix must be letters and digits only (Rasa's rule)")
+    settings: dict[str, str | int] = {"url": parsed.hostname, "port": parsed.port or 6379}
+    settings["db"] = int(parsed.path.strip("/") or 0)
+    if parsed.password:
+        settings["password"] = unquote(parsed.password)
+    if parsed.username:
+        settings["username"] = unquote(parsed.username)
+    if parsed.scheme == "rediss":
+        settings["use_ssl"] = "true"
+    settings["key_prefix"] = key_prefix
+    return settings
+
+
+def _indented(settings: dict[str, str | int], indent: int) -> str:
+    # JSON strings are YAML strings: a password with ':' or '#' stays one value.
+    return "".join(f"{' ' * indent}{key}: {json.dumps(value)}\n" for key, value in settings.items())
+
+
+def write_endpoints(var_dir: Path, action_port: int, redis_url: str | None = None, key_prefix: str = "zhengwu") -> Path:
     """endpoints.yml for a stack whose runtime files live in `var_dir`: as the repository's,
-    with this stack's action server and tracker database."""
+    with this stack's action server and tracker database (or Redis)."""
     path = var_dir / "endpoints.yml"
-    path.write_text(
-        f"action_endpoint:\n  url: http://127.0.0.1:{action_port}/webhook\n"
-        "tracker_store:\n  type: bot.stores.redacting.RedactingTrackerStore\n"
-        f"  store:\n    type: SQL\n    dialect: sqlite\n    db: {var_dir / 'tracker.db'}\n"
-        f"  pii_slots: [{', '.join(PII_SLOTS)}]\n",
-        encoding="utf-8",
-    )
+    action_url = f"http://127.0.0.1:{action_port}/webhook"
+    path.write_text(endpoints_yaml(action_url, var_dir / "tracker.db", redis_url, key_prefix), encoding="utf-8")
     return path
 
 
@@ -143,28 +184,58 @@ class Process:
 
 
 class Stack:
-    """Platform, action server and Rasa server on free ports, runtime files in `var_dir`."""
+    """Platform, action server and Rasa server on free ports, runtime files in `var_dir`.
 
-    def __init__(self, var_dir: Path, model: Path, database_url: str | None = None) -> None:
+    With `redis_url`: conversations and locks in Redis under a key prefix of this stack's
+    own (`key_prefix`), REDIS_URL given to every process (channel caches), and
+    `rasa_workers` Rasa processes serving the one port (SANIC_WORKERS).
+    """
+
+    def __init__(
+        self,
+        var_dir: Path,
+        model: Path,
+        database_url: str | None = None,
+        redis_url: str | None = None,
+        rasa_workers: int = 1,
+        action_workers: int = 1,
+        env: dict[str, str] | None = None,
+    ) -> None:
         var_dir.mkdir(parents=True, exist_ok=True)
         self.var_dir = var_dir
         self.model = model
         self.database_url = database_url or f"sqlite:///{var_dir / 'platform.db'}"
+        self.redis_url = redis_url
+        self.key_prefix = "zw" + secrets.token_hex(4)
+        self.rasa_workers = rasa_workers
+        self.action_workers = action_workers
+        self.env = dict(env or {})
         self.processes: dict[str, Process] = {}
 
     def start(self) -> Stack:
         ports = {name: free_port() for name in DEFAULT_PORTS}
         self.token = rasa_token(self.var_dir)
-        notify = {"RASA_URL": f"http://127.0.0.1:{ports['rasa']}", "RASA_AUTH_TOKEN": self.token}
+        shared = {**self.env, **({"REDIS_URL": self.redis_url} if self.redis_url else {})}
+        notify = {"RASA_URL": f"http://127.0.0.1:{ports['rasa']}", "RASA_AUTH_TOKEN": self.token, **shared}
         self.start_process(platform_command(ports["platform"], self.var_dir, self.database_url, notify))
-        self.start_process(
-            action_server_command(ports["actions"], self.processes["platform"].url, self.var_dir, notify)
-        )
-        endpoints = write_endpoints(self.var_dir, ports["actions"])
-        self.start_process(rasa_command(ports["rasa"], self.model, endpoints, self.token))
+        actions = action_server_command(ports["actions"], self.processes["platform"].url, self.var_dir, notify)
+        actions.env["ACTION_SERVER_SANIC_WORKERS"] = str(self.action_workers)
+        self.start_process(actions)
+        endpoints = write_endpoints(self.var_dir, ports["actions"], self.redis_url, self.key_prefix)
+        rasa = rasa_command(ports["rasa"], self.model, endpoints, self.token)
+        rasa.env.update(shared, SANIC_WORKERS=str(self.rasa_workers))
+        self.start_process(rasa)
         for process in self.processes.values():
             process.wait_until_up()
         return self
+
+    def restart(self, name: str, timeout: float = 180) -> Process:
+        """Start the process `name` again (after `stop` or a kill) with the same command."""
+        process = self.processes[name]
+        process.stop()
+        again = self.start_process(process.command)
+        again.wait_until_up(timeout)
+        return again
 
     def start_process(self, command: Command) -> Process:
         process = Process(command, self.var_dir / f"{command.name}.log")

@@ -16,6 +16,9 @@ portal's widget (web/), with three changes.
   is not trusted, so nobody can write into, or read, a conversation of another channel or
   person by naming it. (Rasa 3.6's own handler also forgets to await python-socketio 5's
   `enter_room`, so its replies to a persistent session reach nobody.)
+- Several Rasa processes (REDIS_URL set, SANIC_WORKERS > 1): messages to a session go
+  through Redis to whichever process holds its socket; the widget speaks websocket only,
+  so a socket never spans processes.
 - Never a blank reply: when nothing answered (the action server down, say) the citizen
   still reads the REST channel's apology.
 """
@@ -39,8 +42,9 @@ from rasa.core.channels.channel import OutputChannel, UserMessage
 from rasa.core.channels.socketio import SocketIOInput as RasaSocketIOInput
 from rasa.core.channels.socketio import SocketIOOutput as RasaSocketIOOutput
 from sanic import Blueprint
-from socketio import AsyncServer
+from socketio import AsyncRedisManager, AsyncServer
 
+from backend.settings import secret_from_file
 from bot.channels.rest import NO_ANSWER
 
 logger = logging.getLogger(__name__)
@@ -57,12 +61,7 @@ def _session_key() -> bytes:
     if configured:
         return configured.encode("utf-8")
     path = Path(os.environ.get("ZW_VAR_DIR") or ROOT / "var") / "socketio-session-key"
-    if not path.is_file() or not path.read_text(encoding="utf-8").strip():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(secrets.token_hex(32) + "\n")
-    return path.read_text(encoding="utf-8").strip().encode("utf-8")
+    return secret_from_file(path).encode("utf-8")
 
 
 def _mac(nonce: str) -> str:
@@ -128,6 +127,13 @@ class SocketIOInput(RasaSocketIOInput):
         webhook = super().blueprint(on_new_message)
         sio = self.sio
         assert sio is not None, "set by Rasa's blueprint()"
+        _session_key()  # read (or made) before Sanic forks its workers: one key for all of them
+        redis_url = os.environ.get("REDIS_URL")
+        if redis_url:
+            # Several Rasa processes: a notice for a session reaches the process holding its socket.
+            manager = AsyncRedisManager(redis_url, channel="zhengwu-socketio")
+            manager.set_server(sio)
+            sio.manager = manager
         namespace = self.namespace or "/"
 
         async def session_request(sid: str, data: Any) -> None:

@@ -10,6 +10,13 @@ Configured in endpoints.yml; the real store's settings go under `store`:
         dialect: sqlite
         db: var/tracker.db
       pii_slots: [applicant_name, id_number, phone]   # optional; this is the default
+      retention_days: 180   # optional; default CONVERSATION_RETENTION_DAYS, else 180; 0 keeps all
+
+Retention: a conversation no one has written to for `retention_days` is deleted — by
+Redis itself (the store's `record_exp`, renewed at every save) or, for SQL, by a purge of
+conversations whose last event is older, run when the store starts and then hourly.
+`delete(sender_id)` removes one conversation at once (a citizen's request;
+bot/channels/privacy.py serves it to operators).
 
 What the copy holds instead of the conversation as it happened:
 
@@ -40,21 +47,30 @@ tracker Rasa holds in memory during a turn is not changed.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+import os
+import time
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from rasa.core.brokers.broker import EventBroker
-from rasa.core.tracker_store import TrackerStore
+from rasa.core.tracker_store import InMemoryTrackerStore, RedisTrackerStore, SQLTrackerStore, TrackerStore
 from rasa.shared.core.constants import REQUESTED_SLOT
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import Event, UserUttered
 from rasa.shared.core.trackers import AnySlotDict, DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
+from sqlalchemy import func
 
 from bot.privacy import is_sealed, redact_value
 
+logger = logging.getLogger(__name__)
+
 DEFAULT_PII_SLOTS = ("applicant_name", "id_number", "phone")
+DEFAULT_RETENTION_DAYS = 180
+PURGE_EVERY = 3600.0  # seconds between purges of expired SQL conversations
 REDACTED = "[redacted]"
 
 # Identify an event rather than say anything: the same for every citizen.
@@ -93,6 +109,7 @@ class RedactingTrackerStore(TrackerStore):
         event_broker: EventBroker | None = None,
         store: Mapping[str, Any] | EndpointConfig | TrackerStore | None = None,
         pii_slots: Iterable[str] | str | None = None,
+        retention_days: float | str | None = None,
         host: str | None = None,
         **kwargs: Any,
     ) -> None:
@@ -107,6 +124,10 @@ class RedactingTrackerStore(TrackerStore):
             pii_slots = [pii_slots]
         self.pii_slots = frozenset(DEFAULT_PII_SLOTS if pii_slots is None else pii_slots)
         self._inner = _inner_store(store, domain, event_broker)
+        self.retention_days = _retention_days(retention_days)
+        if isinstance(self._inner, RedisTrackerStore) and self.retention_days and not self._inner.record_exp:
+            self._inner.record_exp = int(self.retention_days * 86400)
+        self._next_purge = 0.0  # the first save purges
         # The broker is the inner store's too: it publishes the redacted events it saves.
         # Keeping it here lets Rasa close it on shutdown.
         super().__init__(domain, event_broker)
@@ -128,6 +149,47 @@ class RedactingTrackerStore(TrackerStore):
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         await self._inner.save(await self._redacted(tracker))
+        if self.retention_days and isinstance(self._inner, SQLTrackerStore) and time.monotonic() >= self._next_purge:
+            self._next_purge = time.monotonic() + PURGE_EVERY
+            await asyncio.get_running_loop().run_in_executor(None, self.purge_expired)
+
+    async def delete(self, sender_id: str) -> bool:
+        """Remove every event of the conversation; True when there was one."""
+        return await asyncio.get_running_loop().run_in_executor(None, self._delete, sender_id)
+
+    def _delete(self, sender_id: str) -> bool:
+        inner = self._inner
+        if isinstance(inner, RedisTrackerStore):
+            return bool(inner.red.delete(inner.key_prefix + sender_id))
+        if isinstance(inner, SQLTrackerStore):
+            with inner.session_scope() as session:
+                deleted = session.query(inner.SQLEvent).filter(inner.SQLEvent.sender_id == sender_id).delete()
+                session.commit()
+            return bool(deleted)
+        if isinstance(inner, InMemoryTrackerStore):
+            return inner.store.pop(sender_id, None) is not None
+        raise NotImplementedError(f"deleting a conversation from a {type(inner).__name__}")
+
+    def purge_expired(self, now: float | None = None) -> int:
+        """Delete the SQL conversations last written before the retention period; how many.
+        (Redis expires its own.)"""
+        inner = self._inner
+        if not self.retention_days or not isinstance(inner, SQLTrackerStore):
+            return 0
+        cutoff = (time.time() if now is None else now) - self.retention_days * 86400
+        event = inner.SQLEvent
+        with inner.session_scope() as session:
+            expired = (
+                session.query(event.sender_id).group_by(event.sender_id).having(func.max(event.timestamp) < cutoff)
+            )
+            senders = [row[0] for row in expired]
+            for start in range(0, len(senders), 500):
+                chunk = senders[start : start + 500]
+                session.query(event).filter(event.sender_id.in_(chunk)).delete(synchronize_session=False)
+            session.commit()
+        if senders:
+            logger.info("Deleted %d conversations older than %s days.", len(senders), self.retention_days)
+        return len(senders)
 
     async def stream_events(self, tracker: DialogueStateTracker) -> None:
         await self._inner.stream_events(await self._redacted(tracker))
@@ -164,6 +226,16 @@ class RedactingTrackerStore(TrackerStore):
         if name.startswith("__") or name == "_inner":
             raise AttributeError(name)
         return getattr(self._inner, name)
+
+
+def _retention_days(configured: float | str | None) -> float:
+    value = configured if configured is not None else os.environ.get("CONVERSATION_RETENTION_DAYS")
+    if value is None or value == "":
+        return DEFAULT_RETENTION_DAYS
+    days = float(value)
+    if days < 0:
+        raise ValueError("retention_days must be 0 (keep everything) or a number of days")
+    return days
 
 
 def _inner_store(
