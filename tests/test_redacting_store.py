@@ -394,6 +394,40 @@ def test_a_conversation_read_back_at_every_turn(backend: Backend) -> None:
         assert_absent(raw, secret)
 
 
+def test_each_save_redacts_only_the_turns_new_events(backend: Backend, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Read, add a turn, save — as Rasa does at every message: the work of a save follows
+    # the turn, not the conversation, and the result is what redacting it all would give.
+    import bot.stores.redacting as redacting
+
+    redacted_per_save: list[int] = []
+    original = redacting._Redaction.__init__
+
+    def counting(self: Any, events: Any, *args: Any) -> None:
+        events = list(events)
+        redacted_per_save.append(len(events))
+        original(self, events, *args)
+
+    monkeypatch.setattr(redacting._Redaction, "__init__", counting)
+    store = backend.store()
+    clock = Clock()
+    happened: list[Event] = []
+    all_turns = [turn for _ in range(3) for turn in turns(clock)]
+    for turn in all_turns:
+        tracker = run(store.get_or_create_tracker("citizen-8", append_action_listen=False))
+        tracker.update_with_events(turn, DOMAIN, override_timestamp=False)
+        happened += turn
+        run(store.save(tracker))
+
+    # (the first read creates the conversation and saves it empty)
+    assert redacted_per_save == [0] + [len(turn) for turn in all_turns]
+    stored = run(store.retrieve_full_tracker("citizen-8"))
+    expected = redact_events(happened)
+    assert [e.as_dict() for e in stored.events] == [e.as_dict() for e in expected]
+    raw = backend.raw()
+    for secret in SECRETS:
+        assert_absent(raw, secret)
+
+
 def test_a_slot_set_in_a_later_save_does_not_rewrite_a_saved_message(backend: Backend) -> None:
     # Rasa saves once per message, after the actions; only the HTTP API (/messages, then
     # /execute) saves between a message and the slots it fills. The saved message stays

@@ -1,1 +1,5 @@
 """Input channels the Rasa server opens (credentials.yml)."""
+
+from bot.speedups import apply as _speed_up_rasa
+
+_speed_up_rasa()  # loaded only by the Rasa server: see bot/speedups.py

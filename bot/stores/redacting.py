@@ -48,10 +48,12 @@ tracker Rasa holds in memory during a turn is not changed.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import os
 import time
+from collections import deque
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
@@ -59,7 +61,7 @@ from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import InMemoryTrackerStore, RedisTrackerStore, SQLTrackerStore, TrackerStore
 from rasa.shared.core.constants import REQUESTED_SLOT
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import Event, UserUttered
+from rasa.shared.core.events import Event, SlotSet, UserUttered
 from rasa.shared.core.trackers import AnySlotDict, DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 from sqlalchemy import func
@@ -196,7 +198,12 @@ class RedactingTrackerStore(TrackerStore):
 
     async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
         self._inner.max_event_history = self.max_event_history
-        return await self._inner.retrieve(sender_id)
+        tracker = await self._inner.retrieve(sender_id)
+        if tracker is not None:
+            # Its events are what the store holds, already redacted: a later save of this
+            # tracker redacts only the events added after them.
+            _remember_saved(tracker, list(tracker.events))
+        return tracker
 
     async def retrieve_full_tracker(self, conversation_id: str) -> DialogueStateTracker | None:
         self._inner.max_event_history = self.max_event_history
@@ -209,6 +216,17 @@ class RedactingTrackerStore(TrackerStore):
         return await self._inner.keys()
 
     async def _redacted(self, tracker: DialogueStateTracker) -> DialogueStateTracker:
+        saved = _saved_part(tracker)
+        if saved is not None:
+            # The usual case: Rasa read this tracker from the store, added a turn's events
+            # and saves it. The events read are kept as they were saved; only the new ones
+            # are redacted, from the `requested_slot` in force where they begin. The work
+            # grows with the turn, not with the conversation.
+            saved_events, requested_slot = saved
+            new = list(itertools.islice(tracker.events, len(saved_events), None))
+            events = saved_events + _Redaction(new, self.pii_slots, requested_slot).events(None)
+            _remember_saved(tracker, events)
+            return _tracker_holding(tracker, events)
         redaction = _Redaction(tracker.events, self.pii_slots)
         stored = None
         if redaction.needs_saved_state:
@@ -219,7 +237,9 @@ class RedactingTrackerStore(TrackerStore):
             # read, and only in that case.
             saved = await self._inner.retrieve_full_tracker(tracker.sender_id)
             stored = list(saved.events) if saved is not None else []
-        return _tracker_with(tracker, redaction.events(stored))
+        events = redaction.events(stored)
+        _remember_saved(tracker, events)
+        return _tracker_with(tracker, events)
 
     def __getattr__(self, name: str) -> Any:
         # Anything else a particular store offers (delete, its engine or client, …).
@@ -252,7 +272,8 @@ def _inner_store(
 class _Redaction:
     """The events of one tracker as JSON and which user messages to keep no text of."""
 
-    def __init__(self, events: Iterable[Event], pii_slots: Collection[str]) -> None:
+    def __init__(self, events: Iterable[Event], pii_slots: Collection[str], requested_slot: Any = None) -> None:
+        """`requested_slot`: the one in force before the first of `events`."""
         self.pii_slots = pii_slots
         self.serialised = [json.dumps(event.as_dict()) for event in events]
         self.asked: set[int] = set()
@@ -263,6 +284,8 @@ class _Redaction:
         # on a tracker of its own, so that restarts, session starts, slot resets and
         # rewinds count exactly as they do for Rasa.
         scratch = DialogueStateTracker("redaction", None)  # knows every slot, needs no domain
+        if requested_slot is not None:
+            scratch.update(SlotSet(REQUESTED_SLOT, requested_slot))
         last_message: int | None = None
         for index, text in enumerate(self.serialised):
             data = json.loads(text)
@@ -327,6 +350,44 @@ class _Redaction:
             # Entities a policy added to the withheld message are parts of its text.
             _withhold_entity_values(redacted.get("entities"))
         return redacted
+
+
+_SAVED = "_zhengwu_saved"
+"""Attribute of a tracker read from or saved to the store: (the tracker's last event then,
+the events the store holds for it, the `requested_slot` in force after them)."""
+
+
+def _remember_saved(tracker: DialogueStateTracker, stored: list[Event]) -> None:
+    last = tracker.events[-1] if tracker.events else None
+    setattr(tracker, _SAVED, (len(tracker.events), last, stored, tracker.get_slot(REQUESTED_SLOT)))
+
+
+def _saved_part(tracker: DialogueStateTracker) -> tuple[list[Event], Any] | None:
+    """The events the store holds for the first events of `tracker`, and the requested
+    slot after them — if the tracker still begins with the events it had when it was read
+    or last saved (the same objects); else None."""
+    remembered = getattr(tracker, _SAVED, None)
+    if remembered is None:
+        return None
+    count, last, stored, requested_slot = remembered
+    events = tracker.events
+    if len(events) < count or len(stored) != count or (count and events[count - 1] is not last):
+        return None
+    return stored, requested_slot
+
+
+def _tracker_holding(tracker: DialogueStateTracker, events: list[Event]) -> DialogueStateTracker:
+    """A tracker of the same conversation with `events`, not replayed: Rasa's stores save
+    a tracker's events and never read its slots or its latest message."""
+    copy = DialogueStateTracker(
+        tracker.sender_id,
+        None,
+        tracker._max_event_history,
+        tracker.sender_source,
+        is_rule_tracker=tracker.is_rule_tracker,
+    )
+    copy.events = deque(events, maxlen=tracker._max_event_history)
+    return copy
 
 
 def _tracker_with(tracker: DialogueStateTracker, events: list[Event]) -> DialogueStateTracker:
