@@ -43,3 +43,17 @@ def test_a_wrong_answer_is_refused_as_rasa_refuses_it(bad: dict) -> None:
         validate(bad, RemoteAction.action_response_format_spec())
     assert ours.value.message.startswith(rasas.value.message)
     assert "Failed to validate Action server response" in ours.value.message
+
+
+def test_events_read_back_find_their_classes_as_before() -> None:
+    from rasa.shared.core.events import ActionExecuted, Event, SlotSet, UserUttered
+
+    from bot.speedups import resolve_event_type
+
+    assert Event.resolve_by_type is resolve_event_type
+    for event in (SlotSet("lang", "zh"), ActionExecuted("action_listen"), UserUttered("你好")):
+        again = Event.from_parameters(event.as_dict())
+        assert type(again) is type(event) and again == event
+    assert Event.resolve_by_type("no_such_event", SlotSet) is SlotSet
+    with pytest.raises(ValueError):
+        Event.resolve_by_type("no_such_event")

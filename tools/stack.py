@@ -35,6 +35,8 @@ PII_SLOTS = (
     "rating_code",
 )
 DEFAULT_PORTS = {"platform": 8000, "actions": 5055, "rasa": 5005}
+WINDOW = int(os.environ.get("ZW_TRACKER_WINDOW", "0"))
+"""Events a conversation is read back with (bot/stores/windowed.py); 0: Rasa's own storing."""
 
 
 @dataclass
@@ -87,7 +89,9 @@ def rasa_command(port: int, model: Path, endpoints: Path, token: str) -> Command
     return Command("rasa", argv, {"RASA_TELEMETRY_ENABLED": "false", "RASA_AUTH_TOKEN": token}, "/", port)
 
 
-def endpoints_yaml(action_url: str, tracker_db: Path, redis_url: str | None = None, key_prefix: str = "zhengwu") -> str:
+def endpoints_yaml(
+    action_url: str, tracker_db: Path, redis_url: str | None = None, key_prefix: str = "zhengwu", window: int = WINDOW
+) -> str:
     """endpoints.yml: the action server at `action_url`; conversations in SQLite at
     `tracker_db`, or with `redis_url` in Redis (Rasa's tracker store, expiring after the
     retention period) with the lock store there too, so that several Rasa processes can
@@ -97,11 +101,11 @@ def endpoints_yaml(action_url: str, tracker_db: Path, redis_url: str | None = No
     if redis_url:
         redis = redis_settings(redis_url, key_prefix)
         lines.append("  store:\n    type: redis\n" + _indented(redis, 4))
-        lines.append(f"  pii_slots: [{', '.join(PII_SLOTS)}]\n")
+        lines.append(f"  pii_slots: [{', '.join(PII_SLOTS)}]\n  window: {window}\n")
         lines.append("lock_store:\n  type: bot.stores.locks.AtomicRedisLockStore\n" + _indented(redis, 2))
     else:
         lines.append(f"  store:\n    type: SQL\n    dialect: sqlite\n    db: {tracker_db}\n")
-        lines.append(f"  pii_slots: [{', '.join(PII_SLOTS)}]\n")
+        lines.append(f"  pii_slots: [{', '.join(PII_SLOTS)}]\n  window: {window}\n")
     return "".join(lines)
 
 
@@ -129,12 +133,14 @@ def _indented(settings: dict[str, str | int], indent: int) -> str:
     return "".join(f"{' ' * indent}{key}: {json.dumps(value)}\n" for key, value in settings.items())
 
 
-def write_endpoints(var_dir: Path, action_port: int, redis_url: str | None = None, key_prefix: str = "zhengwu") -> Path:
+def write_endpoints(
+    var_dir: Path, action_port: int, redis_url: str | None = None, key_prefix: str = "zhengwu", window: int = WINDOW
+) -> Path:
     """endpoints.yml for a stack whose runtime files live in `var_dir`: as the repository's,
     with this stack's action server and tracker database (or Redis)."""
     path = var_dir / "endpoints.yml"
     action_url = f"http://127.0.0.1:{action_port}/webhook"
-    path.write_text(endpoints_yaml(action_url, var_dir / "tracker.db", redis_url, key_prefix), encoding="utf-8")
+    path.write_text(endpoints_yaml(action_url, var_dir / "tracker.db", redis_url, key_prefix, window), encoding="utf-8")
     return path
 
 
@@ -200,8 +206,10 @@ class Stack:
         rasa_workers: int = 1,
         action_workers: int = 1,
         env: dict[str, str] | None = None,
+        window: int = WINDOW,
     ) -> None:
         var_dir.mkdir(parents=True, exist_ok=True)
+        self.window = window
         self.var_dir = var_dir
         self.model = model
         self.database_url = database_url or f"sqlite:///{var_dir / 'platform.db'}"
@@ -221,7 +229,7 @@ class Stack:
         actions = action_server_command(ports["actions"], self.processes["platform"].url, self.var_dir, notify)
         actions.env["ACTION_SERVER_SANIC_WORKERS"] = str(self.action_workers)
         self.start_process(actions)
-        endpoints = write_endpoints(self.var_dir, ports["actions"], self.redis_url, self.key_prefix)
+        endpoints = write_endpoints(self.var_dir, ports["actions"], self.redis_url, self.key_prefix, self.window)
         rasa = rasa_command(ports["rasa"], self.model, endpoints, self.token)
         rasa.env.update(shared, SANIC_WORKERS=str(self.rasa_workers))
         self.start_process(rasa)

@@ -11,6 +11,11 @@ Configured in endpoints.yml; the real store's settings go under `store`:
         db: var/tracker.db
       pii_slots: [applicant_name, id_number, phone]   # optional; this is the default
       retention_days: 180   # optional; default CONVERSATION_RETENTION_DAYS, else 180; 0 keeps all
+      window: 60            # optional; 0 (default): Rasa's own way of storing
+
+With `window: N` the conversation is an append-only log read back as a window of N to 2N
+events after a checkpoint of the state (bot/stores/windowed.py): a turn costs the same at
+the thousandth message as at the first. Without it, Rasa's store saves as it always does.
 
 Retention: a conversation no one has written to for `retention_days` is deleted — by
 Redis itself (the store's `record_exp`, renewed at every save) or, for SQL, by a purge of
@@ -58,6 +63,7 @@ from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 import sqlalchemy
+import sqlalchemy.orm
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import InMemoryTrackerStore, RedisTrackerStore, SQLTrackerStore, TrackerStore
 from rasa.shared.core.constants import REQUESTED_SLOT
@@ -68,6 +74,7 @@ from rasa.utils.endpoints import EndpointConfig
 from sqlalchemy import func
 
 from bot.privacy import is_sealed, redact_value
+from bot.stores.windowed import EventLog, SqlEventLog, cut_index, event_log, state_events
 
 logger = logging.getLogger(__name__)
 
@@ -113,6 +120,7 @@ class RedactingTrackerStore(TrackerStore):
         store: Mapping[str, Any] | EndpointConfig | TrackerStore | None = None,
         pii_slots: Iterable[str] | str | None = None,
         retention_days: float | str | None = None,
+        window: int | str | None = None,
         host: str | None = None,
         **kwargs: Any,
     ) -> None:
@@ -129,7 +137,12 @@ class RedactingTrackerStore(TrackerStore):
         self._inner = _inner_store(store, domain, event_broker)
         self.retention_days = _retention_days(retention_days)
         if isinstance(self._inner, SQLTrackerStore) and self._inner.engine.dialect.name == "sqlite":
-            _write_ahead(self._inner.engine)
+            _write_ahead(self._inner)
+        self.window = int(window or 0)
+        if self.window < 0:
+            raise ValueError("window must be a number of events (0: Rasa's own way of storing)")
+        expiry = getattr(self._inner, "record_exp", None)
+        self._log: EventLog | None = event_log(self._inner, int(expiry) if expiry else None) if self.window else None
         if isinstance(self._inner, RedisTrackerStore) and self.retention_days and not self._inner.record_exp:
             self._inner.record_exp = int(self.retention_days * 86400)
         self._next_purge = 0.0  # the first save purges
@@ -153,7 +166,10 @@ class RedactingTrackerStore(TrackerStore):
         self._inner.domain = domain or Domain.empty()
 
     async def save(self, tracker: DialogueStateTracker) -> None:
-        await self._inner.save(await self._redacted(tracker))
+        if self._log is not None:
+            await self._append(tracker, self._log)
+        else:
+            await self._inner.save(await self._redacted(tracker))
         if self.retention_days and isinstance(self._inner, SQLTrackerStore) and time.monotonic() >= self._next_purge:
             self._next_purge = time.monotonic() + PURGE_EVERY
             await asyncio.get_running_loop().run_in_executor(None, self.purge_expired)
@@ -163,6 +179,8 @@ class RedactingTrackerStore(TrackerStore):
         return await asyncio.get_running_loop().run_in_executor(None, self._delete, sender_id)
 
     def _delete(self, sender_id: str) -> bool:
+        if self._log is not None:
+            return self._log.delete(sender_id)
         inner = self._inner
         if isinstance(inner, RedisTrackerStore):
             return bool(inner.red.delete(inner.key_prefix + sender_id))
@@ -191,16 +209,28 @@ class RedactingTrackerStore(TrackerStore):
             for start in range(0, len(senders), 500):
                 chunk = senders[start : start + 500]
                 session.query(event).filter(event.sender_id.in_(chunk)).delete(synchronize_session=False)
+                if isinstance(self._log, SqlEventLog):
+                    self._log.delete_many(session, chunk)
             session.commit()
         if senders:
             logger.info("Deleted %d conversations older than %s days.", len(senders), self.retention_days)
         return len(senders)
 
     async def stream_events(self, tracker: DialogueStateTracker) -> None:
-        await self._inner.stream_events(await self._redacted(tracker))
+        if self._log is None:
+            await self._inner.stream_events(await self._redacted(tracker))
+        # (with a window, `save` publishes the events it appends)
 
     async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
         self._inner.max_event_history = self.max_event_history
+        if self._log is not None:
+            window = self._log.read_window(sender_id)
+            if window is None:
+                return None
+            events = window.state + window.events
+            read = DialogueStateTracker.from_events(sender_id, events, self.domain.slots, self.max_event_history)
+            _remember_saved(read, events, [None] * len(window.state) + list(window.positions))
+            return read
         tracker = await self._inner.retrieve(sender_id)
         if tracker is not None:
             # Its events are what the store holds, already redacted: a later save of this
@@ -210,13 +240,57 @@ class RedactingTrackerStore(TrackerStore):
 
     async def retrieve_full_tracker(self, conversation_id: str) -> DialogueStateTracker | None:
         self._inner.max_event_history = self.max_event_history
+        if self._log is not None:
+            events = self._log.read_all(conversation_id)
+            if events is None:
+                return None
+            return DialogueStateTracker.from_events(conversation_id, events, self.domain.slots, self.max_event_history)
         return await self._inner.retrieve_full_tracker(conversation_id)
 
     async def exists(self, conversation_id: str) -> bool:
+        if self._log is not None:
+            return self._log.exists(conversation_id)
         return await self._inner.exists(conversation_id)
 
     async def keys(self) -> Iterable[str]:
+        if self._log is not None:
+            return self._log.keys()
         return await self._inner.keys()
+
+    async def _append(self, tracker: DialogueStateTracker, log: EventLog) -> None:
+        """Window mode: append the turn's new events, redacted, to the log; move the
+        checkpoint when the window has grown to twice its size."""
+        saved = _saved_part(tracker, whole=False)
+        if saved is not None:
+            count, window, positions, requested_slot = saved
+            new = list(itertools.islice(tracker.events, count, None))
+        else:
+            # A tracker not read from this store (a new conversation, the HTTP API's
+            # replacement of events): what is new is what comes after the log's last event.
+            read = log.read_window(tracker.sender_id)
+            window = (read.state + read.events) if read else []
+            positions = ([None] * len(read.state) + list(read.positions)) if read else []
+            saved_until = max((event.timestamp for event in read.events), default=float("-inf")) if read else None
+            new = [event for event in tracker.events if saved_until is None or event.timestamp > saved_until]
+            requested_slot = (
+                DialogueStateTracker.from_events("window", window, self.domain.slots).get_slot(REQUESTED_SLOT)
+                if window
+                else None
+            )
+        redacted = _Redaction(new, self.pii_slots, requested_slot).events(None)
+        events = window + redacted
+        positions = positions + list(log.append(tracker.sender_id, redacted))
+        if len(events) > 2 * self.window:
+            cut = cut_index(events, positions, self.window)
+            if cut is not None:
+                state = state_events(events[:cut], self.domain, events[cut].timestamp)
+                position = positions[cut]
+                assert position is not None, "cut_index cuts at a logged event"
+                log.set_checkpoint(tracker.sender_id, position, state)
+                events, positions = state + events[cut:], [None] * len(state) + positions[cut:]
+        _remember_saved(tracker, events, positions)
+        if self.event_broker is not None and redacted:
+            await self._stream_new_events(self.event_broker, redacted, tracker.sender_id)
 
     async def _redacted(self, tracker: DialogueStateTracker) -> DialogueStateTracker:
         saved = _saved_part(tracker)
@@ -251,10 +325,15 @@ class RedactingTrackerStore(TrackerStore):
         return getattr(self._inner, name)
 
 
-def _write_ahead(engine: Any) -> None:
-    """SQLite with a write-ahead log, synced at checkpoints rather than at every commit:
-    a turn's save costs a write, not an fsync (~10 ms here). A power cut may lose the last
-    turns; nothing is corrupted (https://www.sqlite.org/wal.html)."""
+def _write_ahead(store: SQLTrackerStore) -> None:
+    """SQLite with a write-ahead log, synced at checkpoints rather than at every commit,
+    and connections kept open (SQLAlchemy 1.4 opens and closes one per session for a file
+    database, and closing the last one checkpoints and syncs): a turn's save is a write,
+    not an fsync. A power cut may lose the last turns; nothing is corrupted
+    (https://www.sqlite.org/wal.html)."""
+    engine = sqlalchemy.create_engine(
+        store.engine.url, poolclass=sqlalchemy.pool.QueuePool, connect_args={"check_same_thread": False}
+    )
 
     def configure(connection: Any, record: Any) -> None:
         cursor = connection.cursor()
@@ -263,7 +342,9 @@ def _write_ahead(engine: Any) -> None:
         cursor.close()
 
     sqlalchemy.event.listen(engine, "connect", configure)
-    engine.dispose()  # connections made before this get the pragmas when reopened
+    store.engine.dispose()
+    store.engine = engine
+    store.sessionmaker = sqlalchemy.orm.session.sessionmaker(bind=engine)
 
 
 def _retention_days(configured: float | str | None) -> float:
@@ -375,23 +456,29 @@ _SAVED = "_zhengwu_saved"
 the events the store holds for it, the `requested_slot` in force after them)."""
 
 
-def _remember_saved(tracker: DialogueStateTracker, stored: list[Event]) -> None:
+def _remember_saved(
+    tracker: DialogueStateTracker, stored: list[Event], positions: list[int | None] | None = None
+) -> None:
     last = tracker.events[-1] if tracker.events else None
-    setattr(tracker, _SAVED, (len(tracker.events), last, stored, tracker.get_slot(REQUESTED_SLOT)))
+    requested_slot = tracker.get_slot(REQUESTED_SLOT)
+    setattr(tracker, _SAVED, (len(tracker.events), last, stored, positions, requested_slot))
 
 
-def _saved_part(tracker: DialogueStateTracker) -> tuple[list[Event], Any] | None:
-    """The events the store holds for the first events of `tracker`, and the requested
-    slot after them — if the tracker still begins with the events it had when it was read
-    or last saved (the same objects); else None."""
+def _saved_part(tracker: DialogueStateTracker, whole: bool = True) -> Any:
+    """For a tracker that still begins with the events it had when it was read or last
+    saved (the same objects), else None: with `whole`, (the events the store holds for
+    them, the requested slot after them); without (window mode), (how many events were
+    saved, the window held, its positions in the log, the requested slot)."""
     remembered = getattr(tracker, _SAVED, None)
     if remembered is None:
         return None
-    count, last, stored, requested_slot = remembered
+    count, last, stored, positions, requested_slot = remembered
     events = tracker.events
-    if len(events) < count or len(stored) != count or (count and events[count - 1] is not last):
+    if len(events) < count or (count and events[count - 1] is not last):
         return None
-    return stored, requested_slot
+    if whole:
+        return (stored, requested_slot) if positions is None and len(stored) == count else None
+    return (count, stored, positions, requested_slot) if positions is not None else None
 
 
 def _tracker_holding(tracker: DialogueStateTracker, events: list[Event]) -> DialogueStateTracker:
