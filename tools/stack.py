@@ -35,7 +35,7 @@ PII_SLOTS = (
     "rating_code",
 )
 DEFAULT_PORTS = {"platform": 8000, "actions": 5055, "rasa": 5005}
-WINDOW = int(os.environ.get("ZW_TRACKER_WINDOW", "0"))
+WINDOW = int(os.environ.get("ZW_TRACKER_WINDOW", "60"))
 """Events a conversation is read back with (bot/stores/windowed.py); 0: Rasa's own storing."""
 
 
