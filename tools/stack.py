@@ -90,12 +90,17 @@ def rasa_command(port: int, model: Path, endpoints: Path, token: str) -> Command
 
 
 def endpoints_yaml(
-    action_url: str, tracker_db: Path, redis_url: str | None = None, key_prefix: str = "zhengwu", window: int = WINDOW
+    action_url: str,
+    tracker_db: Path | str,
+    redis_url: str | None = None,
+    key_prefix: str = "zhengwu",
+    window: int = WINDOW,
 ) -> str:
     """endpoints.yml: the action server at `action_url`; conversations in SQLite at
-    `tracker_db`, or with `redis_url` in Redis (Rasa's tracker store, expiring after the
-    retention period) with the lock store there too, so that several Rasa processes can
-    share conversations. Either way through the store that redacts personal data."""
+    `tracker_db` (a path, or a postgresql:// URL for PostgreSQL), or with `redis_url` in
+    Redis (expiring after the retention period) with the lock store there too, so that
+    several Rasa processes can share conversations. Either way through the store that
+    redacts personal data, windowed (`window` events, bot/stores/windowed.py)."""
     lines = [f"action_endpoint:\n  url: {action_url}\n"]
     lines.append("tracker_store:\n  type: bot.stores.redacting.RedactingTrackerStore\n")
     if redis_url:
@@ -104,9 +109,24 @@ def endpoints_yaml(
         lines.append(f"  pii_slots: [{', '.join(PII_SLOTS)}]\n  window: {window}\n")
         lines.append("lock_store:\n  type: bot.stores.locks.AtomicRedisLockStore\n" + _indented(redis, 2))
     else:
-        lines.append(f"  store:\n    type: SQL\n    dialect: sqlite\n    db: {tracker_db}\n")
+        lines.append("  store:\n    type: SQL\n" + _indented(sql_settings(tracker_db), 4))
         lines.append(f"  pii_slots: [{', '.join(PII_SLOTS)}]\n  window: {window}\n")
     return "".join(lines)
+
+
+def sql_settings(database: Path | str) -> dict[str, str | int]:
+    """The settings of Rasa's SQL tracker store for a SQLite file or a postgresql:// URL."""
+    if isinstance(database, Path) or not str(database).startswith("postgresql://"):
+        return {"dialect": "sqlite", "db": str(database)}
+    parsed = urlsplit(str(database))
+    settings: dict[str, str | int] = {"dialect": "postgresql", "url": parsed.hostname or "localhost"}
+    settings["port"] = parsed.port or 5432
+    settings["db"] = parsed.path.strip("/") or "postgres"
+    if parsed.username:
+        settings["username"] = unquote(parsed.username)
+    if parsed.password:
+        settings["password"] = unquote(parsed.password)
+    return settings
 
 
 def redis_settings(redis_url: str, key_prefix: str = "zhengwu") -> dict[str, str | int]:
@@ -134,7 +154,12 @@ def _indented(settings: dict[str, str | int], indent: int) -> str:
 
 
 def write_endpoints(
-    var_dir: Path, action_port: int, redis_url: str | None = None, key_prefix: str = "zhengwu", window: int = WINDOW
+    var_dir: Path,
+    action_port: int,
+    redis_url: str | None = None,
+    key_prefix: str = "zhengwu",
+    window: int = WINDOW,
+    tracker_url: str | None = None,
 ) -> Path:
     """endpoints.yml for a stack whose runtime files live in `var_dir`: as the repository's,
     with this stack's action server and tracker database (or Redis)."""
@@ -192,6 +217,7 @@ class Process:
 class Stack:
     """Platform, action server and Rasa server on free ports, runtime files in `var_dir`.
 
+    `tracker_url`: conversations in that PostgreSQL database instead of SQLite in var_dir.
     With `redis_url`: conversations and locks in Redis under a key prefix of this stack's
     own (`key_prefix`), REDIS_URL given to every process (channel caches), and
     `rasa_workers` Rasa processes serving the one port (SANIC_WORKERS).
@@ -207,9 +233,11 @@ class Stack:
         action_workers: int = 1,
         env: dict[str, str] | None = None,
         window: int = WINDOW,
+        tracker_url: str | None = None,
     ) -> None:
         var_dir.mkdir(parents=True, exist_ok=True)
         self.window = window
+        self.tracker_url = tracker_url
         self.var_dir = var_dir
         self.model = model
         self.database_url = database_url or f"sqlite:///{var_dir / 'platform.db'}"
@@ -229,7 +257,9 @@ class Stack:
         actions = action_server_command(ports["actions"], self.processes["platform"].url, self.var_dir, notify)
         actions.env["ACTION_SERVER_SANIC_WORKERS"] = str(self.action_workers)
         self.start_process(actions)
-        endpoints = write_endpoints(self.var_dir, ports["actions"], self.redis_url, self.key_prefix, self.window)
+        endpoints = write_endpoints(
+            self.var_dir, ports["actions"], self.redis_url, self.key_prefix, self.window, self.tracker_url
+        )
         rasa = rasa_command(ports["rasa"], self.model, endpoints, self.token)
         rasa.env.update(shared, SANIC_WORKERS=str(self.rasa_workers))
         self.start_process(rasa)
