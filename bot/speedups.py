@@ -14,6 +14,12 @@ subclasses of Event, recursively, each time: ~0.25 ms an event, a dozen ms a mes
 Here each event type's class is remembered once found (the walk still answers anything
 new, and unknown types fail as before).
 
+3. RulePolicy matches its rules against the conversation's states from the latest back,
+and goes on to the very first state of the conversation even when no rule is left or
+every rule left is shorter than the distance already checked (a rule is satisfied by any
+state beyond its length): the work grows with the conversation. Here the loop stops
+there; the keys found are the same.
+
 Applied by `apply()` when the Rasa server imports this package (bot/__init__.py).
 """
 
@@ -27,7 +33,9 @@ from jsonschema.exceptions import best_match
 from jsonschema.protocols import Validator
 from jsonschema.validators import validator_for
 from rasa.core.actions.action import RemoteAction
+from rasa.core.policies.rule_policy import RulePolicy
 from rasa.shared.constants import DOCS_BASE_URL
+from rasa.shared.core.domain import State
 from rasa.shared.core.events import Event
 
 _applied = False
@@ -71,9 +79,25 @@ def resolve_event_type(type_name: str, default: type[Event] | None = None) -> ty
     return found
 
 
+rasas_possible_rule_keys = RulePolicy._get_possible_keys
+
+
+def possible_rule_keys(self: RulePolicy, lookup: dict[str, str], states: list[State]) -> set[str]:
+    """RulePolicy._get_possible_keys, stopping once the answer cannot change."""
+    possible = set(lookup)
+    longest = max((len(self._rule_key_to_state(key)) for key in possible), default=0)
+    for turn_index, state in enumerate(reversed(states)):
+        if not possible or turn_index >= longest:
+            break  # beyond every rule's length each remaining rule is applicable
+        possible = {key for key in possible if self._is_rule_applicable(key, turn_index, state)}
+        longest = max((len(self._rule_key_to_state(key)) for key in possible), default=0)
+    return possible
+
+
 def apply() -> None:
     global _applied
     if not _applied:
         RemoteAction._validate_action_result = validate_action_result
         Event.resolve_by_type = staticmethod(resolve_event_type)
+        RulePolicy._get_possible_keys = possible_rule_keys
         _applied = True

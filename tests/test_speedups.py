@@ -57,3 +57,35 @@ def test_events_read_back_find_their_classes_as_before() -> None:
     assert Event.resolve_by_type("no_such_event", SlotSet) is SlotSet
     with pytest.raises(ValueError):
         Event.resolve_by_type("no_such_event")
+
+
+def test_rules_found_as_rasa_finds_them() -> None:
+    # Histories made of the trained model's own rules, one after another, so that many
+    # rules match at the end: the keys must be exactly those Rasa's loop finds.
+    import json
+    import random
+    import tarfile
+
+    from rasa.core.policies.rule_policy import RulePolicy
+
+    from bot.speedups import possible_rule_keys, rasas_possible_rule_keys
+    from tools.train import ensure_model
+
+    with tarfile.open(ensure_model()) as model:
+        member = next(m for m in model.getmembers() if m.name.endswith("train_RulePolicy0/rule_policy.json"))
+        handle = model.extractfile(member)
+        assert handle is not None
+        stored = json.load(handle)
+    lookups = stored.get("lookup", stored)
+    policy = RulePolicy.__new__(RulePolicy)
+    chance = random.Random(7)
+    matched = 0
+    for name in ("rules", "rules_for_loop_unhappy_path"):
+        lookup = lookups[name]
+        keys = sorted(lookup)
+        for _ in range(200):
+            history = [state for key in chance.sample(keys, chance.randint(1, 6)) for state in json.loads(key)]
+            found = possible_rule_keys(policy, lookup, history)
+            assert found == rasas_possible_rule_keys(policy, lookup, history)
+            matched += bool(found)
+    assert matched > 100
