@@ -34,3 +34,25 @@ if _serving():
     from actions.outbox import resume_pending_deliveries
 
     resume_pending_deliveries()
+
+    # rasa_sdk's Sanic app exists by now (it imports this package to register the actions):
+    # a request with a malformed Content-Length gets a 400 instead of freezing the process
+    # (Sanic 21.12's body reader; see bot/content_length.py).
+    from sanic import Sanic
+
+    from bot import content_length
+
+    try:
+        _app = Sanic.get_app("rasa_sdk")
+    except Exception:  # another way of serving the actions (`rasa run actions`): no such app
+        logging.getLogger(__name__).warning("Content-Length check not installed on the action server.")
+    else:
+        from sanic import response
+        from sanic.exceptions import InvalidUsage
+
+        content_length.install(_app)
+
+        @_app.exception(InvalidUsage)
+        async def _bad_request(request: object, error: Exception) -> response.HTTPResponse:
+            # rasa_sdk answers every exception with a 500; a malformed request is a 400.
+            return response.json({"error": str(error)}, status=400)

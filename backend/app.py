@@ -28,6 +28,7 @@ from backend.openapi import OPENAPI
 from backend.procedure.workdays import WorkCalendar
 from backend.settings import Settings
 from backend.store import load_items, load_regions, make_engine, sync_catalogue
+from bot import content_length
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,7 @@ def create_app(
     app.ctx.complaint_codes = read_complaint_codes()
     app.ctx.notifier = Notifier(app.ctx.engine, settings.rasa_url, settings.rasa_token)
     install_error_handlers(app)
+    content_length.install(app)
     install_lockout_handler(app)
     install_open311_error_handler(app)
     app.blueprint(catalogue_routes)

@@ -29,6 +29,10 @@ from backend.store import make_engine, metadata
 from tools.stack import Process, free_port, platform_command
 
 POSTGRES_URL = os.environ.get("POSTGRES_TEST_URL", "postgresql://127.0.0.1/test")
+# A test conversation sends its messages faster than any citizen: the stacks the tests start
+# (their processes inherit this environment) allow 600 a minute. tests/test_rate_limit.py
+# gives the limit its own numbers.
+os.environ.setdefault("ZW_RATE_LIMIT_PER_MINUTE", "600")
 
 
 @pytest.fixture(scope="session")

@@ -43,7 +43,7 @@ def test_no_secret_value_in_code_or_configuration() -> None:
             found.append(f"{name}: a private key")
         for match in ASSIGNED_SECRET.finditer(text):
             value = match.group(2)
-            if value.startswith("$") or value.isupper() or value.islower() and "_" in value:
+            if value.startswith("$") or value.isupper() or (value.islower() and "_" in value):
                 continue  # ${VAR}, an environment variable's name, a setting's name
             found.append(f"{name}: {match.group(1)} = {value[:4]}…")
     assert found == []

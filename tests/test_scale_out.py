@@ -264,3 +264,15 @@ def test_an_operator_deletes_a_conversation(two_workers: Stack) -> None:
     assert not [key for key in client.scan_iter(stack.key_prefix + "*") if key.decode().endswith(sender)]
     purge = requests.post(f"{stack.rasa_url}/webhooks/privacy/purge", params={"token": stack.token}, timeout=10)
     assert purge.status_code == 200 and purge.json() == {"purged": 0}  # Redis expires its own
+
+
+def test_a_malformed_content_length_is_refused_by_every_process(two_workers: Stack) -> None:
+    # Sanic 21.12 would spin forever on Content-Length: -1 (bot/content_length.py).
+    import socket
+
+    for name, process in two_workers.processes.items():
+        port = int(process.url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+            connection.sendall(b"POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n{}")
+            assert connection.recv(100).startswith(b"HTTP/1.1 400"), name
+        assert requests.get(process.url + process.command.health, timeout=10).status_code == 200, name

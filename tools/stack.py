@@ -68,7 +68,8 @@ def action_server_command(
     reports not yet filed, in `var_dir`. `env` adds RASA_URL and RASA_AUTH_TOKEN, with which
     it tells a citizen the number of a report filed late."""
     argv = [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)]
-    env = {"PLATFORM_URL": platform_url, **(env or {})}
+    # Only Rasa calls it: not open to the network (rasa_sdk listens on 0.0.0.0 otherwise).
+    env = {"PLATFORM_URL": platform_url, "SANIC_HOST": "127.0.0.1", **(env or {})}
     if var_dir is not None:
         env["ZW_VAR_DIR"] = str(var_dir)
     return Command("actions", argv, env, "/health", port)

@@ -30,7 +30,7 @@ from backend.api.bodies import (
     text_field,
 )
 from backend.api.errors import ApiError
-from backend.api.params import region_param
+from backend.api.params import region_param, whole_number
 from backend.bookings import Appointment, AppointmentDraft, SlotFull, book, seats_taken
 from backend.catalogue.catalogue import Catalogue
 from backend.catalogue.items import ITEM_ID, ServiceItem, reception
@@ -95,10 +95,10 @@ async def free_slots(request: Request) -> HTTPResponse:
     if region is None:
         raise ApiError(400, "missing_region", "Parameter 'region' is required.")
     _check_bookable(item, region)
-    raw_days = (request.args.get("days") or "5").strip()
-    if not raw_days.isdigit() or not 1 <= int(raw_days) <= MAX_DAYS:
+    wanted = whole_number((request.args.get("days") or "5").strip())
+    if wanted is None or not 1 <= wanted <= MAX_DAYS:
         raise ApiError(400, "invalid_days", f"Parameter 'days' must be a whole number from 1 to {MAX_DAYS}.")
-    days = bookable_days(ctx.calendar, office_today(datetime.now(timezone.utc)), int(raw_days))
+    days = bookable_days(ctx.calendar, office_today(datetime.now(timezone.utc)), wanted)
     taken = await asyncio.to_thread(seats_taken, ctx.engine, item.id, region.code, days)
     return json(
         {

@@ -35,8 +35,9 @@ def install_lockout_handler(app: Sanic) -> None:
 
 
 def _same(supplied: str, expected: str) -> bool:
-    """Constant-time, so the time taken tells nothing about how much of a secret was right."""
-    return hmac.compare_digest(supplied.encode(), expected.encode())
+    """Constant-time, so the time taken tells nothing about how much of a secret was right.
+    Sanic reads header bytes that are not UTF-8 (a latin-1 '²') as surrogates: back to those bytes."""
+    return hmac.compare_digest(supplied.encode("utf-8", "surrogateescape"), expected.encode())
 
 
 def bearer_token(request: Request) -> str | None:

@@ -159,7 +159,7 @@ def coordinates(lat: Any, long: Any) -> tuple[float | None, float | None]:
         return None, None
     try:
         latitude, longitude = float(lat), float(long)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: a JSON integer of 400 digits
         raise ApiError(400, "invalid_location", "'lat' and 'long' must both be given, as numbers.") from None
     if isinstance(lat, bool) or isinstance(long, bool) or not in_china(latitude, longitude):
         raise ApiError(400, "location_outside_china", "'lat' and 'long' must be a place in China (WGS84).")
@@ -213,8 +213,9 @@ def conversation_field(body: Mapping[str, Any]) -> str | None:
 
 def idempotency_key(request: Request) -> str | None:
     key = (request.headers.get("Idempotency-Key") or "").strip()
-    if len(key) > MAX_KEY_CHARS:
-        raise ApiError(400, "invalid_idempotency_key", f"Idempotency-Key is limited to {MAX_KEY_CHARS} characters.")
+    if len(key) > MAX_KEY_CHARS or not (key.isascii() and key.isprintable()):  # it is stored: no surrogates
+        message = f"Idempotency-Key must be at most {MAX_KEY_CHARS} printable ASCII characters."
+        raise ApiError(400, "invalid_idempotency_key", message)
     return key or None
 
 

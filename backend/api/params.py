@@ -14,6 +14,12 @@ MAX_LIMIT = 50
 MAX_OFFSET = 1_000_000
 
 
+def whole_number(raw: str, max_digits: int = 9) -> int | None:
+    """`raw` as a whole number when it is 1 to `max_digits` ASCII digits, else None. Not
+    str.isdigit() alone: it takes '²', which int() refuses, and 5,000 digits, past int()'s limit."""
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= max_digits else None
+
+
 def text_param(request: Request, name: str, required: bool = True) -> str:
     value = (request.args.get(name) or "").strip()
     if required and not value:
@@ -36,17 +42,19 @@ def limit_param(request: Request, default: int = 10) -> int:
     raw = (request.args.get("limit") or "").strip()
     if not raw:
         return default
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+    limit = whole_number(raw)
+    if limit is None or not 1 <= limit <= MAX_LIMIT:
         raise ApiError(400, "invalid_limit", f"Parameter 'limit' must be a whole number from 1 to {MAX_LIMIT}.")
-    return int(raw)
+    return limit
 
 
 def offset_param(request: Request) -> int:
     """Where a page of a staff list starts (0 by default)."""
     raw = (request.args.get("offset") or "0").strip()
-    if not raw.isdigit() or int(raw) > MAX_OFFSET:
+    offset = whole_number(raw)
+    if offset is None or offset > MAX_OFFSET:
         raise ApiError(400, "invalid_offset", "Parameter 'offset' must be a whole number from 0.")
-    return int(raw)
+    return offset
 
 
 def region_param(request: Request, catalogue: Catalogue) -> Region | None:

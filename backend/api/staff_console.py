@@ -23,6 +23,7 @@ from sanic.response import HTTPResponse, json, raw
 
 from backend.api.auth import require_staff
 from backend.api.errors import ApiError
+from backend.api.params import whole_number
 from backend.catalogue.catalogue import Catalogue
 from backend.complaints import lifecycle
 from backend.complaints.categories import ComplaintCodes
@@ -105,9 +106,10 @@ def days_param(request: Request, default: int = 30) -> int:
     raw_days = (request.args.get("days") or "").strip()
     if not raw_days:
         return default
-    if not raw_days.isdigit() or not 1 <= int(raw_days) <= MAX_DAYS:
+    days = whole_number(raw_days)
+    if days is None or not 1 <= days <= MAX_DAYS:
         raise ApiError(400, "invalid_days", f"Parameter 'days' must be a whole number from 1 to {MAX_DAYS}.")
-    return int(raw_days)
+    return days
 
 
 @staff_console_routes.get("/api/v1/stats")

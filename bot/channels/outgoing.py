@@ -13,11 +13,14 @@ and in memory otherwise.
   second list. `Rendered.choices` are the buttons' payloads in number order.
 - `join_fitting` makes one reply of a turn's texts when it fits a channel's limit;
   `split_to_fit` cuts a text too long for one message between lines.
+- `coordinates` reads a pushed location: numbers on the globe, or nothing.
 - `ChoiceMemory` keeps each citizen's latest choices, so that a reply "2" is sent to the
   assistant as the second button's payload.
 - `Deduplicator` says whether a message id is seen for the first time (SET NX with expiry).
 - `ReplyWindow` answers a message passively within the platform's window, or at once
   with an empty body and later through the platform's API; retries wait for that answer.
+  A sender over the rate limit (bot/channels/ratelimit.py) is answered the limiter's
+  refusal instead, and the message never reaches the assistant.
 - `AccessTokenCache` holds one token for all processes: a process that finds none takes a
   short lock (SET NX) and fetches it; the others wait for it. `renew` drops a token the
   platform refused, unless another process has already replaced it.
@@ -35,9 +38,12 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+
+if TYPE_CHECKING:
+    from bot.channels.ratelimit import SenderRateLimiter
 
 logger = logging.getLogger(__name__)
 CHOICES_HEADER = {"zh": "回复序号：", "en": "Reply with a number:"}
@@ -146,6 +152,20 @@ def split_to_fit(text: str, limit_bytes: int) -> list[str]:
 
 def _fits(text: str, limit_bytes: int) -> bool:
     return len(text.encode("utf-8")) <= limit_bytes
+
+
+def coordinates(latitude: object, longitude: object) -> dict[str, float]:
+    """`{"latitude", "longitude"}` of a pushed location when both are numbers (or numeric
+    strings) on the globe; otherwise nothing, and the location goes on as its label alone."""
+    if isinstance(latitude, bool) or isinstance(longitude, bool):
+        return {}
+    try:
+        place = {"latitude": float(latitude), "longitude": float(longitude)}  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an integer past any float
+        return {}
+    if abs(place["latitude"]) <= 90 and abs(place["longitude"]) <= 180:  # NaN is neither
+        return place
+    return {}
 
 
 class KeyValueStore(Protocol):
@@ -369,6 +389,7 @@ class ReplyWindow:
         choices: ChoiceMemory,
         pack: Packer,
         send_later: Sender | None,
+        limiter: SenderRateLimiter | None = None,
     ) -> None:
         self.label = label
         self.input_channel = input_channel
@@ -377,6 +398,7 @@ class ReplyWindow:
         self.choices = choices
         self.pack = pack
         self.send_later = send_later
+        self.limiter = limiter
         self._turns: dict[str, Turn] = {}
         self._background: set[asyncio.Task[None]] = set()
 
@@ -400,9 +422,14 @@ class ReplyWindow:
                 turn.delivery = "api"
                 turn.ready.set_result(None)
                 return None
-            task = asyncio.create_task(self._run(key, turn, sender, text, metadata, on_new_message))
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
+            if self.limiter is not None and not await self.limiter.admit(self.input_channel, sender):
+                turn.passive = self.limiter.refusal  # its retries get the same answer
+                turn.ready.set_result(None)
+                asyncio.get_running_loop().call_later(RETRY_MEMORY, self._turns.pop, key, None)
+            else:
+                task = asyncio.create_task(self._run(key, turn, sender, text, metadata, on_new_message))
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
         try:
             await asyncio.wait({turn.ready}, timeout=self.window)
         finally:  # on time, late, or the platform hung up (the handler is cancelled): decided now

@@ -4,12 +4,17 @@ Rasa's own `RestInput` sends a response's `custom` payload as a message of its o
 apart from the text that says the same; here the two stay one message
 (`{"recipient_id", "text", "custom", "buttons"?}`), so a channel that cannot draw the
 card shows the text and one that can knows which text the card replaces. A body that is
-not a JSON object with a string `sender` gets a 400 instead of an error page.
+not a JSON object with a string `sender` gets a 400 instead of an error page, a body
+over 64 KB a 413, and, when ZW_REST_RATE_LIMIT_PER_MINUTE is set (bot/channels/ratelimit.py),
+a sender over it a 429 whose body is the usual list with one polite answer.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import re
+import unicodedata
 from asyncio import CancelledError
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -20,8 +25,25 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot import content_length
+from bot.channels.ratelimit import REST_VARIABLE, SenderRateLimiter
+
 logger = logging.getLogger(__name__)
 NO_ANSWER = "抱歉，暂时无法回答，请稍后再试。Sorry, I can't answer right now; please try again in a moment."
+MAX_BODY_BYTES = 64 * 1024
+MAX_SENDER_CHARS = 255  # Rasa's SQL tracker store keeps sender ids in a VARCHAR(255)
+# A JSON "\udc00" decodes to a lone surrogate, which no UTF-8 encoder (the actions' HTTP client) takes.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def valid_sender(sender: object) -> bool:
+    """A conversation id every tracker store can keep: 1 to 255 characters, none of them
+    control, format or surrogate characters (PostgreSQL refuses NUL, UTF-8 lone surrogates)."""
+    return (
+        isinstance(sender, str)
+        and 0 < len(sender) <= MAX_SENDER_CHARS
+        and not any(unicodedata.category(ch)[0] == "C" for ch in sender)
+    )
 
 
 class CardCollectingOutputChannel(CollectingOutputChannel):
@@ -39,12 +61,18 @@ class CardCollectingOutputChannel(CollectingOutputChannel):
 
 
 class RestInput(RasaRestInput):
+    def __init__(self, limiter: SenderRateLimiter | None = None) -> None:
+        self.limiter = limiter or SenderRateLimiter.configured(
+            os.environ, os.environ.get("REDIS_URL") or None, REST_VARIABLE, default=0
+        )
+
     @classmethod
     def name(cls) -> str:
         return "rest"
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = Blueprint("zhengwu_rest_webhook", __name__)
+        content_length.install(webhook)  # every route of the Rasa server, Rasa's own included
 
         @webhook.route("/", methods=["GET"])
         async def health(request: Request) -> HTTPResponse:
@@ -52,23 +80,30 @@ class RestInput(RasaRestInput):
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
+            if len(request.body or b"") > MAX_BODY_BYTES:
+                return response.json({"error": {"code": "too_large", "message": "The body is too large."}}, status=413)
             try:
                 body = request.json
             except Exception:  # sanic raises its own error type for a body that is not JSON
                 body = None
             if not isinstance(body, dict) or not isinstance(body.get("sender"), str) or not body["sender"]:
                 return _bad_request("The body must be a JSON object with a non-empty string 'sender'.")
+            if not valid_sender(body["sender"]):
+                return _bad_request(f"'sender' must be 1 to {MAX_SENDER_CHARS} characters, no control characters.")
             message = body.get("message")
             if message is not None and not isinstance(message, str):
                 return _bad_request("'message' must be a string.")
             metadata = body.get("metadata")
             if metadata is not None and not isinstance(metadata, dict):
                 return _bad_request("'metadata' must be a JSON object.")
+            if not await self.limiter.admit(self.name(), body["sender"]):
+                refusal = [{"recipient_id": body["sender"], "text": self.limiter.refusal}]
+                return response.json(refusal, status=429, headers={"Retry-After": str(self.limiter.retry_after)})
             collector = CardCollectingOutputChannel()
             try:
                 await on_new_message(
                     UserMessage(
-                        message or "",
+                        _LONE_SURROGATE.sub("\ufffd", message or ""),
                         collector,
                         body["sender"],
                         input_channel=self.name(),

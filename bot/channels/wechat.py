@@ -24,7 +24,10 @@ same message twice more when none comes. Here:
   access token). Notifications Rasa sends later (`output_channel=latest`) take the API too.
 - A retry of a message (same MsgId; for events the same sender and CreateTime) never
   reaches the assistant again: while the first is running it waits like the first,
-  then gets the same passive reply or `success`.
+  then gets the same passive reply or `success`. Message ids are remembered for twice the
+  clock skew allowed, so a push replayed while its timestamp still passes is still a retry.
+- A sender over the rate limit (ZW_RATE_LIMIT_PER_MINUTE, bot/channels/ratelimit.py) gets
+  the polite "too fast" reply and the message does not reach the assistant.
 
 Configuration: the keys of credentials.yml (token, appid, secret, aes_key,
 aes_key_previous, api_base, reply_window_seconds) where given, else the environment
@@ -52,6 +55,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot import content_length
 from bot.channels import wechat_crypto as protocol
 from bot.channels.outgoing import (
     AccessTokenCache,
@@ -60,13 +64,15 @@ from bot.channels.outgoing import (
     KeyValueStore,
     ReplyWindow,
     TokenUnavailable,
+    coordinates,
     join_fitting,
     pseudonym,
     render_answers,
     split_to_fit,
     store_from_url,
 )
-from bot.channels.rest import NO_ANSWER
+from bot.channels.ratelimit import SenderRateLimiter
+from bot.channels.rest import NO_ANSWER, valid_sender
 
 logger = logging.getLogger(__name__)
 WECHAT_API = "https://api.weixin.qq.com"
@@ -134,10 +140,7 @@ def assistant_input(fields: Mapping[str, str]) -> tuple[str, dict[str, Any]] | N
         return fields["PicUrl"], {**metadata, "photo_urls": [fields["PicUrl"]]}
     if kind == "location":
         label = fields.get("Label", "")
-        try:
-            place = {"latitude": float(fields["Location_X"]), "longitude": float(fields["Location_Y"])}
-        except (KeyError, ValueError):
-            place = {}
+        place = coordinates(fields.get("Location_X"), fields.get("Location_Y"))
         return f"[位置] {label}".strip(), {**metadata, **place, "label": label}
     if kind == "voice" and fields.get("Recognition"):
         return fields["Recognition"], metadata
@@ -266,6 +269,7 @@ class WeChatInput(InputChannel):
         clock: Callable[[], float] = time.time,
         random: Callable[[int], bytes] = os.urandom,
         store: KeyValueStore | None = None,
+        limiter: SenderRateLimiter | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
@@ -278,9 +282,10 @@ class WeChatInput(InputChannel):
             except ValueError:
                 logger.error("WECHAT_AES_KEY is not a valid EncodingAESKey: safe-mode messages are refused")
         store = store or store_from_url(settings.redis_url)
-        self.dedupe = Deduplicator(store, KEY_PREFIX + "seen:")
+        self.dedupe = Deduplicator(store, KEY_PREFIX + "seen:", ttl=2 * MAX_CLOCK_SKEW)
         self.choices = ChoiceMemory(store, KEY_PREFIX + "choices:")
         self.api = WeChatApi(settings, store) if settings.app_id and settings.app_secret else None
+        self.limiter = limiter or SenderRateLimiter.configured(os.environ, settings.redis_url)
         self.window = ReplyWindow(
             "WeChat",
             self.name(),
@@ -289,6 +294,7 @@ class WeChatInput(InputChannel):
             self.choices,
             _pack,
             self.api.send_texts if self.api is not None else None,
+            self.limiter,
         )
 
     def get_output_channel(self) -> OutputChannel | None:
@@ -296,6 +302,7 @@ class WeChatInput(InputChannel):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = Blueprint(f"zhengwu_{self.name()}_webhook", __name__)
+        content_length.install(webhook)
 
         @webhook.route("/", methods=["GET"])
         async def health(request: Request) -> HTTPResponse:
@@ -358,8 +365,8 @@ class WeChatInput(InputChannel):
             return _error(403, "Wrong msg_signature, key or AppID.")
         except protocol.MalformedBody:
             return _error(400, "The body is not a WeChat message.")
-        if not fields.get("FromUserName") or not fields.get("MsgType"):
-            return _error(400, "The message has no FromUserName or MsgType.")
+        if not valid_sender(fields.get("FromUserName")) or not fields.get("MsgType"):
+            return _error(400, "The message has no valid FromUserName or no MsgType.")
         try:
             said = assistant_input(fields)
         except Unsupported:

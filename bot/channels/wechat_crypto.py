@@ -54,7 +54,12 @@ def signature(*parts: str) -> str:
 
 
 def signature_matches(expected: str | None, *parts: str) -> bool:
-    return bool(expected) and hmac.compare_digest(signature(*parts), str(expected).lower())
+    if not expected or not str(expected).isascii():  # compare_digest refuses other strings with a TypeError
+        return False
+    try:
+        return hmac.compare_digest(signature(*parts), str(expected).lower())
+    except UnicodeEncodeError:  # a lone surrogate (from a JSON escape) signs nothing
+        return False
 
 
 def aes_key(encoding_aes_key: str) -> bytes:
@@ -95,7 +100,7 @@ def open_sealed(key: bytes, encrypted: str) -> Opened:
     """The random bytes, message and AppID inside an `Encrypt` value."""
     try:
         data = base64.b64decode(encrypted, validate=True)
-    except binascii.Error as error:
+    except ValueError as error:  # binascii.Error, or a str with characters outside ASCII
         raise DecryptionError("not base64") from error
     if not data or len(data) % 16:
         raise DecryptionError("not whole AES blocks")
@@ -167,14 +172,20 @@ def parse_body(body: bytes) -> dict[str, str]:
     if stripped.startswith(b"{"):
         try:
             data = json.loads(stripped.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as error:
+        except (ValueError, RecursionError) as error:  # RecursionError: arrays nested a thousand deep
             raise MalformedBody("invalid JSON") from error
         if not isinstance(data, dict):
             raise MalformedBody("not a JSON object")
-        return {str(name): _json_text(value) for name, value in data.items() if value is not None}
+        fields = {str(name): _json_text(value) for name, value in data.items() if value is not None}
+        try:
+            "".join(f"{name}{value}" for name, value in fields.items()).encode("utf-8")
+        except UnicodeEncodeError as error:  # "\ud800": JSON may escape what UTF-8 cannot carry
+            raise MalformedBody("a lone surrogate") from error
+        return fields
     try:
         root = ElementTree.fromstring(stripped, forbid_dtd=True)
-    except (DefusedXmlException, ElementTree.ParseError, ValueError) as error:
+    except (DefusedXmlException, ElementTree.ParseError, ValueError, LookupError) as error:
+        # LookupError: an encoding="…" that Python has no codec for
         raise MalformedBody("invalid or unsafe XML") from error
     if root.tag != "xml":
         raise MalformedBody("the root element is not <xml>")

@@ -27,7 +27,10 @@ Send_Customer_Service_Message (m.api.weibo.com/2/messages/reply.json, for late r
   later (`output_channel=latest`) take reply.json too.
 - A retry (same sender, `created_at` and content) never reaches the assistant again: while
   the first is running it waits like the first, then gets the same passive reply or an
-  empty body.
+  empty body. Pushes are remembered for twice the clock skew allowed, so one replayed
+  while its timestamp still passes is still a retry.
+- A sender over the rate limit (ZW_RATE_LIMIT_PER_MINUTE, bot/channels/ratelimit.py) gets
+  the polite "too fast" reply and the push does not reach the assistant.
 
 Configuration: the keys of credentials.yml (app_secret, access_token, api_base,
 reply_window_seconds) where given, else the environment (WEIBO_APP_SECRET,
@@ -59,15 +62,18 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot import content_length
 from bot.channels.outgoing import (
     ChoiceMemory,
     Deduplicator,
     KeyValueStore,
     ReplyWindow,
+    coordinates,
     pseudonym,
     render_answers,
     store_from_url,
 )
+from bot.channels.ratelimit import SenderRateLimiter
 from bot.channels.rest import NO_ANSWER
 
 logger = logging.getLogger(__name__)
@@ -128,7 +134,12 @@ def signature(app_secret: str, timestamp: str, nonce: str) -> str:
 
 
 def signature_matches(given: str | None, app_secret: str, timestamp: str, nonce: str) -> bool:
-    return bool(given) and hmac.compare_digest(str(given).lower(), signature(app_secret, timestamp, nonce))
+    if not given or not str(given).isascii():  # compare_digest refuses other strings with a TypeError
+        return False
+    try:
+        return hmac.compare_digest(str(given).lower(), signature(app_secret, timestamp, nonce))
+    except UnicodeEncodeError:  # a lone surrogate signs nothing
+        return False
 
 
 def timestamp_seconds(timestamp: str | None) -> float | None:
@@ -170,7 +181,7 @@ class Push:
 def parse_push(body: bytes) -> Push:
     try:
         fields = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as error:
+    except (ValueError, RecursionError) as error:  # RecursionError: arrays nested a thousand deep
         raise MalformedPush("not JSON") from error
     if not isinstance(fields, dict) or not isinstance(fields.get("type"), str) or not fields["type"]:
         raise MalformedPush("no type")
@@ -178,9 +189,13 @@ def parse_push(body: bytes) -> Push:
     if isinstance(data, str):  # the wiki types it "string"; its examples show an object
         try:
             data = json.loads(data) if data.strip() else {}
-        except ValueError:
+        except (ValueError, RecursionError):
             data = {}
     text, created_at = fields.get("text"), fields.get("created_at")
+    try:  # what dedupe_key and the tracker will write must be UTF-8: "\ud800" in JSON is not
+        json.dumps([fields["type"], text, created_at, data], ensure_ascii=False).encode("utf-8")
+    except (UnicodeEncodeError, RecursionError) as error:
+        raise MalformedPush("not UTF-8 text") from error
     return Push(
         kind=fields["type"].lower(),
         sender_id=_uid(fields.get("sender_id")),
@@ -205,11 +220,7 @@ def assistant_input(push: Push) -> tuple[str, dict[str, Any]] | None:
     if push.kind == "text":
         return (push.text, metadata) if push.text.strip() else None
     if push.kind == "position":
-        try:
-            place = {"latitude": float(push.data["latitude"]), "longitude": float(push.data["longitude"])}
-        except (KeyError, TypeError, ValueError):
-            place = {}
-        return "[位置]", {**metadata, **place}
+        return "[位置]", {**metadata, **coordinates(push.data.get("latitude"), push.data.get("longitude"))}
     if push.kind == "image":
         link = push.data.get("url") if isinstance(push.data.get("url"), str) else None
         found = _LINK.search(link or push.text)
@@ -355,6 +366,7 @@ class WeiboInput(InputChannel):
         settings: WeiboSettings,
         clock: Callable[[], float] = time.time,
         store: KeyValueStore | None = None,
+        limiter: SenderRateLimiter | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
@@ -363,9 +375,10 @@ class WeiboInput(InputChannel):
         elif not settings.access_token:
             logger.warning("WEIBO_ACCESS_TOKEN is not set: answers that do not fit a passive reply are cut")
         store = store or store_from_url(settings.redis_url)
-        self.dedupe = Deduplicator(store, KEY_PREFIX + "seen:")
+        self.dedupe = Deduplicator(store, KEY_PREFIX + "seen:", ttl=2 * MAX_CLOCK_SKEW)
         self.choices = ChoiceMemory(store, KEY_PREFIX + "choices:")
         self.api = WeiboApi(settings.api_base, settings.access_token) if settings.access_token else None
+        self.limiter = limiter or SenderRateLimiter.configured(os.environ, settings.redis_url)
         self.window = ReplyWindow(
             "Weibo",
             self.name(),
@@ -374,6 +387,7 @@ class WeiboInput(InputChannel):
             self.choices,
             self._pack,
             self.api.send_texts if self.api is not None else None,
+            self.limiter,
         )
 
     def get_output_channel(self) -> OutputChannel | None:
@@ -381,6 +395,7 @@ class WeiboInput(InputChannel):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = Blueprint(f"zhengwu_{self.name()}_webhook", __name__)
+        content_length.install(webhook)
 
         @webhook.route("/", methods=["GET"])
         async def health(request: Request) -> HTTPResponse:
