@@ -50,6 +50,8 @@ bench: model
 	$(PY) -m bench.pipeline
 	$(PY) -m bench.conversation_length
 	$(PY) -m bench.fuzz
+	$(PY) -m bench.load --sweep-workers 1,2,3
+	$(PY) -m bench.soak
 
 regions: setup
 	$(PY) tools/build_regions.py ../shared/data/regions
