@@ -20,23 +20,34 @@ every rule left is shorter than the distance already checked (a rule is satisfie
 state beyond its length): the work grows with the conversation. Here the loop stops
 there; the keys found are the same.
 
+4. Every call to the action server opens a new HTTP client session, so a new TCP
+connection: under load, bursts of connections overflow the action server's listen queue
+("Can not write request body", a turn's events lost). Here each endpoint keeps one
+session per event loop: connections are reused (dropped after 2 s idle, before Sanic's
+5 s keep-alive ends them from the other side) and at most 100 are open at once, the
+others wait their turn.
+
 Applied by `apply()` when the Rasa server imports this package (bot/__init__.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 from functools import cache
 from typing import Any
 
+import aiohttp
 from jsonschema import ValidationError
 from jsonschema.exceptions import best_match
 from jsonschema.protocols import Validator
 from jsonschema.validators import validator_for
 from rasa.core.actions.action import RemoteAction
+from rasa.core.constants import DEFAULT_REQUEST_TIMEOUT
 from rasa.core.policies.rule_policy import RulePolicy
 from rasa.shared.constants import DOCS_BASE_URL
 from rasa.shared.core.domain import State
 from rasa.shared.core.events import Event
+from rasa.utils.endpoints import EndpointConfig
 
 _applied = False
 
@@ -94,10 +105,45 @@ def possible_rule_keys(self: RulePolicy, lookup: dict[str, str], states: list[St
     return possible
 
 
+SESSION_ATTRIBUTE = "_zhengwu_sessions"
+
+
+class _Kept:
+    """`async with endpoint.session() as session` without closing the session at the end."""
+
+    def __init__(self, session: aiohttp.ClientSession) -> None:
+        self.session = session
+
+    async def __aenter__(self) -> aiohttp.ClientSession:
+        return self.session
+
+    async def __aexit__(self, *_: Any) -> None:
+        return None
+
+
+def kept_session(self: EndpointConfig) -> Any:
+    """EndpointConfig.session, one per endpoint and event loop, kept open."""
+    loop = asyncio.get_running_loop()
+    sessions: dict[int, aiohttp.ClientSession] = self.__dict__.setdefault(SESSION_ATTRIBUTE, {})
+    session = sessions.get(id(loop))
+    if session is None or session.closed:
+        # As Rasa's EndpointConfig.session, with a connector that keeps connections.
+        basic = self.basic_auth
+        session = aiohttp.ClientSession(
+            headers=self.headers,
+            auth=aiohttp.BasicAuth(basic["username"], basic["password"]) if basic else None,
+            timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
+            connector=aiohttp.TCPConnector(limit=100, keepalive_timeout=2.0),
+        )
+        sessions[id(loop)] = session
+    return _Kept(session)
+
+
 def apply() -> None:
     global _applied
     if not _applied:
         RemoteAction._validate_action_result = validate_action_result
         Event.resolve_by_type = staticmethod(resolve_event_type)
         RulePolicy._get_possible_keys = possible_rule_keys
+        EndpointConfig.session = kept_session
         _applied = True

@@ -89,3 +89,40 @@ def test_rules_found_as_rasa_finds_them() -> None:
             assert found == rasas_possible_rule_keys(policy, lookup, history)
             matched += bool(found)
     assert matched > 100
+
+
+def test_calls_to_an_endpoint_reuse_one_connection() -> None:
+    import asyncio
+
+    from aiohttp import web
+    from rasa.utils.endpoints import EndpointConfig
+
+    from tools.stack import free_port
+
+    peers: list[object] = []
+
+    async def answer(request: web.Request) -> web.Response:
+        peers.append(request.transport.get_extra_info("peername") if request.transport else None)
+        return web.json_response({"events": [], "responses": []})
+
+    async def main() -> list[object]:
+        app = web.Application()
+        app.router.add_post("/webhook", answer)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        port = free_port()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        endpoint = EndpointConfig(f"http://127.0.0.1:{port}/webhook")
+        try:
+            answers = [await endpoint.request(json={"n": number}, method="post") for number in range(5)]
+            assert answers == [{"events": [], "responses": []}] * 5
+            # at once: as many connections as needed, then kept
+            await asyncio.gather(*(endpoint.request(json={}, method="post") for _ in range(3)))
+        finally:
+            await runner.cleanup()
+        return peers
+
+    seen = asyncio.run(main())
+    assert len(seen) == 8
+    assert len(set(seen[:5])) == 1  # one after another: one connection
+    assert len(set(seen)) <= 3

@@ -35,7 +35,7 @@ PII_SLOTS = (
     "rating_code",
 )
 DEFAULT_PORTS = {"platform": 8000, "actions": 5055, "rasa": 5005}
-WINDOW = int(os.environ.get("ZW_TRACKER_WINDOW", "60"))
+WINDOW = int(os.environ.get("ZW_TRACKER_WINDOW", "40"))
 """Events a conversation is read back with (bot/stores/windowed.py); 0: Rasa's own storing."""
 
 
@@ -102,7 +102,7 @@ def endpoints_yaml(
     Redis (expiring after the retention period) with the lock store there too, so that
     several Rasa processes can share conversations. Either way through the store that
     redacts personal data, windowed (`window` events, bot/stores/windowed.py)."""
-    lines = [f"action_endpoint:\n  url: {action_url}\n"]
+    lines = [f"action_endpoint:\n  url: {action_url}\n  enable_selective_domain: true\n"]
     lines.append("tracker_store:\n  type: bot.stores.redacting.RedactingTrackerStore\n")
     if redis_url:
         redis = redis_settings(redis_url, key_prefix)

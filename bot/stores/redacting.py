@@ -11,7 +11,7 @@ Configured in endpoints.yml; the real store's settings go under `store`:
         db: var/tracker.db
       pii_slots: [applicant_name, id_number, phone]   # optional; this is the default
       retention_days: 180   # optional; default CONVERSATION_RETENTION_DAYS, else 180; 0 keeps all
-      window: 60            # optional; 0 (default): Rasa's own way of storing
+      window: 40            # optional; 0 (default): Rasa's own way of storing
 
 With `window: N` the conversation is an append-only log read back as a window of N to 2N
 events after a checkpoint of the state (bot/stores/windowed.py): a turn costs the same at
