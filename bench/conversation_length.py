@@ -64,10 +64,17 @@ OURS = [
     "取消",
     "社保卡怎么补办",
     "广安区",
+    "要多久",
+    "what about a business licence",
+    "Wuhou, Chengdu",
+    "是否收费",
     "谢谢",
 ]
-STOCK = [message for conversation in STOCK_CONVERSATIONS for message in conversation]
+# 20 messages in each cycle, so that messages 1-20, 281-300 and 981-1000 are the same 20
+# messages: a span's median compares like with like.
+STOCK = ([message for conversation in STOCK_CONVERSATIONS for message in conversation] * 2)[:20]
 SPANS = [(1, 20), (100, 120), (281, 300), (981, 1000)]
+assert len(OURS) == len(STOCK) == 20
 
 
 def play(say: Callable[[str, str], list[dict[str, Any]]], messages: list[str], count: int) -> list[float]:
