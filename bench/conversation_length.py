@@ -68,6 +68,7 @@ OURS = [
     "what about a business licence",
     "Wuhou, Chengdu",
     "是否收费",
+    "可以网上办理吗",
     "谢谢",
 ]
 # 20 messages in each cycle, so that messages 1-20, 281-300 and 981-1000 are the same 20

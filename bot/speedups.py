@@ -27,6 +27,11 @@ session per event loop: connections are reused (dropped after 2 s idle, before S
 5 s keep-alive ends them from the other side) and at most 100 are open at once, the
 others wait their turn.
 
+5. The slot `lang` is filled at every message by a custom slot mapping,
+`action_detect_language`: one more call to the action server for every message, for a
+pure function of the message (bot/language.py). The Rasa server runs that one itself;
+the answer is the same, and the action server keeps the action for anything else.
+
 Applied by `apply()` when the Rasa server imports this package (bot/__init__.py).
 """
 
@@ -41,13 +46,15 @@ from jsonschema import ValidationError
 from jsonschema.exceptions import best_match
 from jsonschema.protocols import Validator
 from jsonschema.validators import validator_for
-from rasa.core.actions.action import RemoteAction
+from rasa.core.actions.action import ActionExtractSlots, RemoteAction
 from rasa.core.constants import DEFAULT_REQUEST_TIMEOUT
 from rasa.core.policies.rule_policy import RulePolicy
 from rasa.shared.constants import DOCS_BASE_URL
 from rasa.shared.core.domain import State
-from rasa.shared.core.events import Event
+from rasa.shared.core.events import Event, SlotSet
 from rasa.utils.endpoints import EndpointConfig
+
+from bot.language import choose_language
 
 _applied = False
 
@@ -139,6 +146,26 @@ def kept_session(self: EndpointConfig) -> Any:
     return _Kept(session)
 
 
+_run_mapping_action = ActionExtractSlots._run_custom_action
+LOCAL_MAPPING_ACTION = "action_detect_language"
+
+
+async def run_mapping_action(
+    self: ActionExtractSlots, custom_action: str, output_channel: Any, nlg: Any, tracker: Any, domain: Any
+) -> list[Event]:
+    """ActionExtractSlots._run_custom_action, with the language found here."""
+    if custom_action != LOCAL_MAPPING_ACTION:
+        return await _run_mapping_action(self, custom_action, output_channel, nlg, tracker, domain)
+    message = tracker.latest_message
+    lang = choose_language(
+        (message.text if message else None) or "",
+        ((message.metadata if message else None) or {}).get("lang"),
+        ((message.intent if message else None) or {}).get("name"),
+        tracker.get_slot("lang"),
+    )
+    return [SlotSet("lang", lang)]
+
+
 def apply() -> None:
     global _applied
     if not _applied:
@@ -146,4 +173,5 @@ def apply() -> None:
         Event.resolve_by_type = staticmethod(resolve_event_type)
         RulePolicy._get_possible_keys = possible_rule_keys
         EndpointConfig.session = kept_session
+        ActionExtractSlots._run_custom_action = run_mapping_action
         _applied = True

@@ -126,3 +126,32 @@ def test_calls_to_an_endpoint_reuse_one_connection() -> None:
     assert len(seen) == 8
     assert len(set(seen[:5])) == 1  # one after another: one connection
     assert len(set(seen)) <= 3
+
+
+def test_the_language_slot_is_filled_in_the_rasa_server_as_the_action_would() -> None:
+    import asyncio
+
+    from rasa.core.actions.action import ActionExtractSlots
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import SlotSet, UserUttered
+    from rasa.shared.core.slots import TextSlot
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from bot.language import choose_language
+
+    extract = ActionExtractSlots(action_endpoint=None)  # no action server: it must not be called
+
+    def filled(text: str, current: str | None = None, metadata: dict | None = None) -> list:
+        events = [UserUttered(text, {"name": "find_service"}, metadata=metadata or {})]
+        if current:
+            events.insert(0, SlotSet("lang", current))
+        tracker = DialogueStateTracker.from_events("x", events, [TextSlot("lang", mappings=[])])
+        coroutine = extract._run_custom_action("action_detect_language", None, None, tracker, Domain.empty())
+        return asyncio.run(coroutine)
+
+    assert filled("how do I get a passport") == [SlotSet("lang", "en")]
+    assert filled("我要办 passport") == [SlotSet("lang", "zh")]
+    assert filled("👍", current="en") == [SlotSet("lang", "en")]
+    assert filled("/apply", current="en") == [SlotSet("lang", "en")]
+    assert filled("hello", metadata={"lang": "zh"}) == [SlotSet("lang", "zh")]
+    assert choose_language("how do I get a passport") == "en"
