@@ -52,6 +52,7 @@ bench: model
 	$(PY) -m bench.fuzz
 	$(PY) -m bench.load --sweep-workers 1,2,3
 	$(PY) -m bench.soak
+	$(PY) -m bench.faults
 
 regions: setup
 	$(PY) tools/build_regions.py ../shared/data/regions

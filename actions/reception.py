@@ -30,6 +30,7 @@ from rasa_sdk.types import DomainDict
 from actions import replies
 from actions.applying import ESCAPE_INTENTS, Reception, answer_to
 from actions.matching import decide
+from actions.platform import PlatformUnavailable
 from actions.sealed import seal
 from backend.procedure.appointments import office_today
 from backend.procedure.identity import check_id_number, normalize_mobile
@@ -106,8 +107,16 @@ class ValidateApplicationForm(FormValidationAction):
         if tracker.get_slot("application_mode") == "appointment":
             return list(APPOINTMENT_SLOTS)
         slots = list(ONLINE_SLOTS)
-        if tracker.get_slot("application_service") and not await self._reception(tracker).eligibility_questions():
-            slots.remove("eligibility")
+        if tracker.get_slot("application_service") and tracker.get_slot("eligibility") is None:
+            # Only whether the item asks eligibility questions needs the platform: a form
+            # past them goes on while the platform is away (a confirmation then gets
+            # utter_submission_failed, with the answers kept).
+            try:
+                questions = await self._reception(tracker).eligibility_questions()
+            except PlatformUnavailable:
+                questions = ["?"]  # not known now: keep the slot, its question says why not
+            if not questions:
+                slots.remove("eligibility")
         return slots
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:

@@ -133,6 +133,8 @@ class ActionFindService(ServiceAction):
         except PlatformUnavailable:
             if not offer:
                 raise
+            # The search is down, not the reports (they wait in the outbox): say both.
+            conversation.say("utter_platform_unavailable")
             conversation.say("utter_offer_report", buttons=report_button(conversation.lang))
             return
         decision = decide(results, region_known=conversation.region is not None)

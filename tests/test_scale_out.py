@@ -16,6 +16,7 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import signal
 import time
 import uuid
 from collections.abc import Iterator
@@ -33,6 +34,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
 from bot.logs import redact_record
+from bot.stores import locks
 from bot.stores.locks import AtomicRedisLockStore
 from bot.stores.redacting import RedactingTrackerStore
 from tools.stack import Stack, endpoints_yaml, redis_settings
@@ -108,6 +110,44 @@ def test_a_lock_expires_with_its_last_ticket(prefix: str) -> None:
     store.issue_ticket("abandoned", lock_lifetime=30)  # a process killed while holding it
     ttl = redis.Redis.from_url(REDIS_URL).ttl(prefix + ":lock:abandoned")
     assert 30 <= ttl <= 36
+
+
+def _hold_a_ticket_forever(prefix: str) -> None:
+    async def hold() -> None:
+        async with _lock_store(prefix).lock("abandoned"):
+            await asyncio.sleep(3600)
+
+    asyncio.run(hold())
+
+
+def test_a_held_ticket_is_renewed_and_one_whose_holder_was_killed_lapses(
+    prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(locks, "TICKET_SECONDS", 0.4)
+    store = _lock_store(prefix)
+
+    async def long_turn() -> bool:
+        async with store.lock("held"):
+            await asyncio.sleep(1.2)  # three lifetimes: the ticket is renewed meanwhile
+            lock = store.get_lock("held")
+            return lock is not None and len(lock.tickets) == 1 and not lock.tickets[0].has_expired()
+
+    assert asyncio.run(long_turn()), "a message handled for long keeps its ticket"
+
+    holder = multiprocessing.get_context("fork").Process(target=_hold_a_ticket_forever, args=(prefix,))
+    holder.start()
+    deadline = time.monotonic() + 30
+    while store.get_lock("abandoned") is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert holder.pid is not None and store.get_lock("abandoned") is not None, "the holder took its ticket"
+    os.kill(holder.pid, signal.SIGKILL)  # a Rasa worker killed while handling a message
+    holder.join()
+
+    async def next_message() -> None:
+        async with store.lock("abandoned"):
+            pass
+
+    asyncio.run(asyncio.wait_for(next_message(), timeout=5))  # not Rasa's 60 s
 
 
 def test_waiting_messages_are_served_in_order(prefix: str) -> None:

@@ -183,7 +183,8 @@ class Process:
         self.command = command
         self.url = f"http://127.0.0.1:{command.port}"
         self.log_path = log_path
-        self._log = log_path.open("w")
+        # Appended to: a process started again (Stack.restart) keeps what the killed one logged.
+        self._log = log_path.open("a")
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **command.env}
         self.process = subprocess.Popen(command.argv, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
 
@@ -300,7 +301,11 @@ class Stack:
             process.stop()
 
     def __enter__(self) -> Stack:
-        return self.start()
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()  # what came up before the failure does not outlive it
+            raise
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
         self.stop()

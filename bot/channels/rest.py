@@ -27,6 +27,7 @@ from sanic.response import HTTPResponse
 
 from bot import content_length
 from bot.channels.ratelimit import REST_VARIABLE, SenderRateLimiter
+from bot.store_failures import ConversationStoreUnavailable, refuse_silent_fallback
 
 logger = logging.getLogger(__name__)
 NO_ANSWER = "抱歉，暂时无法回答，请稍后再试。Sorry, I can't answer right now; please try again in a moment."
@@ -74,6 +75,10 @@ class RestInput(RasaRestInput):
         webhook = Blueprint("zhengwu_rest_webhook", __name__)
         content_length.install(webhook)  # every route of the Rasa server, Rasa's own included
 
+        @webhook.listener("after_server_start")
+        async def no_silent_fallback(app: Any, loop: Any) -> None:
+            refuse_silent_fallback(app.ctx.agent)  # every channel's turns, and Rasa's API
+
         @webhook.route("/", methods=["GET"])
         async def health(request: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
@@ -112,6 +117,10 @@ class RestInput(RasaRestInput):
                 )
             except CancelledError:
                 logger.error("The message of a REST conversation timed out.")
+            except ConversationStoreUnavailable:
+                logger.exception("A REST message could not be handled: its conversation was not saved.")
+                # Answers already collected describe a turn the conversation will not remember.
+                collector.messages.clear()
             except Exception:
                 logger.exception("A REST message could not be handled.")
             # Never a blank reply: when nothing answered (the action server down, say),

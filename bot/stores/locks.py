@@ -8,9 +8,12 @@ issued, whose message then fails with "Could not acquire lock". Here every chang
 Redis transaction (WATCH, then MULTI/EXEC, retried when another process changed the lock
 in between), so tickets are unique and none is lost.
 
-Also: the key expires shortly after its last ticket would have, so a process killed while
-holding a ticket leaves nothing behind for long; and a message waiting for its turn looks
-again every 50 ms instead of every second.
+Also: a ticket lives `TICKET_SECONDS` (10 s), not Rasa's 60, and its holder renews it
+every 2.5 s while its message waits or is handled. A ticket whose holder is gone — a Rasa
+worker killed, or a Redis restarted from its append-only file while a message was in
+flight, so that no one could remove the ticket — then holds the conversation up for 10 s
+at most instead of a minute. The key expires shortly after its last ticket would have;
+and a message waiting for its turn looks again every 50 ms instead of every second.
 
     lock_store:
       type: bot.stores.locks.AtomicRedisLockStore
@@ -22,7 +25,9 @@ again every 50 ms instead of every second.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import math
 import time
 from collections.abc import AsyncGenerator, Callable
@@ -32,9 +37,14 @@ from typing import Any, TypeVar
 from rasa.core.lock import TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME, RedisLockStore
 from rasa.utils.endpoints import EndpointConfig
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 WAIT_BETWEEN_LOOKS = 0.05  # seconds
+TICKET_SECONDS = 10.0  # a ticket not renewed for this long is dropped
+RENEWALS_PER_LIFETIME = 4
 
 
 class AtomicRedisLockStore(RedisLockStore):
@@ -51,8 +61,28 @@ class AtomicRedisLockStore(RedisLockStore):
         lock_lifetime: float = LOCK_LIFETIME,
         wait_time_in_seconds: float = WAIT_BETWEEN_LOOKS,
     ) -> AsyncGenerator[TicketLock, None]:
-        async with super().lock(conversation_id, lock_lifetime, wait_time_in_seconds) as lock:
-            yield lock
+        lifetime = min(float(lock_lifetime), TICKET_SECONDS)
+        ticket = self.issue_ticket(conversation_id, lifetime)
+        keeper = asyncio.create_task(self._keep(conversation_id, ticket, lifetime))
+        try:
+            yield await self._acquire_lock(conversation_id, ticket, wait_time_in_seconds)
+        finally:
+            keeper.cancel()
+            try:
+                self.cleanup(conversation_id, ticket)
+            except RedisError as error:
+                # Redis went away: the ticket lapses within `lifetime` by itself, and the
+                # turn's own outcome (an answer, or the error that stopped it) stands.
+                logger.warning("Could not release a lock ticket of a conversation: %s", type(error).__name__)
+
+    async def _keep(self, conversation_id: str, ticket: int, lifetime: float) -> None:
+        """Renews the ticket until cancelled, so that it lasts as long as its message."""
+        while True:
+            await asyncio.sleep(lifetime / RENEWALS_PER_LIFETIME)
+            try:
+                self._change(conversation_id, lambda lock: _renew(lock, ticket, lifetime), create=False)
+            except RedisError as error:
+                logger.warning("Could not renew a lock ticket of a conversation: %s", type(error).__name__)
 
     def issue_ticket(self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME) -> int:
         ticket = self._change(conversation_id, lambda lock: lock.issue_ticket(lock_lifetime))
@@ -90,3 +120,9 @@ class AtomicRedisLockStore(RedisLockStore):
 
         result: T | None = self.red.transaction(transaction, key, value_from_callable=True)
         return result
+
+
+def _renew(lock: TicketLock, number: int, lifetime: float) -> None:
+    for ticket in lock.tickets:
+        if ticket.number == number:
+            ticket.expires = time.time() + lifetime
