@@ -92,6 +92,11 @@ def test_responses_the_actions_use_are_in_the_domain(domain: dict) -> None:
     assert used - set(domain["responses"]) == set()
 
 
+def action_names(domain: dict) -> set[str]:
+    """The domain's actions: names, or {name: {send_domain: true}} for those that get the domain."""
+    return {name for entry in domain["actions"] for name in ([entry] if isinstance(entry, str) else entry)}
+
+
 def test_every_custom_action_of_the_domain_is_implemented(domain: dict) -> None:
     def subclasses(cls: type) -> list[type]:
         found: list[type] = []
@@ -104,14 +109,20 @@ def test_every_custom_action_of_the_domain_is_implemented(domain: dict) -> None:
     for cls in subclasses(Action):
         if cls.__module__.startswith("actions.") and "name" in vars(cls):
             implemented.add(cls().name())
-    assert set(domain["actions"]) == implemented
+    assert action_names(domain) == implemented
 
 
 def test_rules_name_only_known_intents_and_actions(domain: dict) -> None:
     rules = yaml.safe_load(Path(ROOT / "data" / "rules" / "rules.yml").read_text(encoding="utf-8"))["rules"]
-    known = set(domain["actions"]) | set(domain["responses"])
+    known = action_names(domain) | set(domain["responses"])
     for rule in rules:
         intent, action = rule["steps"][0]["intent"], rule["steps"][1]["action"]
         assert intent in domain["intents"] or intent == "nlu_fallback"
         assert action in known
-    assert actions.language.ActionDetectLanguage().name() in domain["actions"]
+    assert actions.language.ActionDetectLanguage().name() in action_names(domain)
+
+
+def test_only_the_form_validations_get_the_domain(domain: dict) -> None:
+    # enable_selective_domain (endpoints.yml): the others are called without it
+    getting = {name for entry in domain["actions"] if isinstance(entry, dict) for name in entry}
+    assert getting == {name for name in action_names(domain) if name.startswith("validate_")}
