@@ -32,11 +32,10 @@ import sys
 from pathlib import Path
 from types import TracebackType
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import requests
 
-from tools.stack import ROOT, Command, Process, free_port, redis_settings
+from tools.stack import ROOT, Command, Process, free_port, redis_settings, sql_settings
 
 STOCK_DIR = ROOT / "var" / "bench" / "stock"
 MODEL_RECORD = ".bench-model.json"  # {"fingerprint", "model"}: which model the project files trained
@@ -117,21 +116,12 @@ def write_endpoints(
         body = "".join(f"  {key}: {json.dumps(value)}\n" for key, value in settings.items())
         lines += ["tracker_store:\n  type: redis\n" + body, "lock_store:\n  type: redis\n" + body]
     elif sql_url:
-        lines.append("tracker_store:\n  type: SQL\n" + "".join(f"  {k}: {json.dumps(v)}\n" for k, v in _sql(sql_url)))
+        lines.append(
+            "tracker_store:\n  type: SQL\n"
+            + "".join(f"  {k}: {json.dumps(v)}\n" for k, v in sql_settings(sql_url).items())
+        )
     path.write_text("".join(lines) or "{}\n", encoding="utf-8")
     return path
-
-
-def _sql(url: str) -> list[tuple[str, str | int]]:
-    parsed = urlsplit(url)
-    if parsed.scheme == "sqlite":
-        return [("dialect", "sqlite"), ("db", unquote(parsed.path[1:]))]  # sqlite:///abs → /abs
-    settings: list[tuple[str, str | int]] = [("dialect", parsed.scheme), ("url", parsed.hostname or "localhost")]
-    settings += [("port", parsed.port)] if parsed.port else []
-    settings += [("db", parsed.path.strip("/") or "rasa")]
-    settings += [("username", unquote(parsed.username))] if parsed.username else []
-    settings += [("password", unquote(parsed.password))] if parsed.password else []
-    return settings
 
 
 class StockAssistant:

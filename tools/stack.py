@@ -116,9 +116,14 @@ def endpoints_yaml(
 
 
 def sql_settings(database: Path | str) -> dict[str, str | int]:
-    """The settings of Rasa's SQL tracker store for a SQLite file or a postgresql:// URL."""
+    """The settings of Rasa's SQL tracker store for a SQLite file (a path or sqlite:///path)
+    or a postgresql:// URL."""
     if isinstance(database, Path) or not str(database).startswith("postgresql://"):
-        return {"dialect": "sqlite", "db": str(database)}
+        path = str(database)
+        return {
+            "dialect": "sqlite",
+            "db": unquote(path[len("sqlite:///") :]) if path.startswith("sqlite:///") else path,
+        }
     parsed = urlsplit(str(database))
     settings: dict[str, str | int] = {"dialect": "postgresql", "url": parsed.hostname or "localhost"}
     settings["port"] = parsed.port or 5432
