@@ -1,6 +1,6 @@
 """Load benchmark over REST: our assistant against the stock `rasa init` one, same machine, same run.
 
-    .venv/bin/python -m bench.load [--levels 1,10,50,200] [--seconds 40] [--workers 2]
+    .venv/bin/python -m bench.load [--levels 1,10,50,200] [--seconds 40] [--rounds 4] [--workers 2]
                                    [--sweep-workers 1,2,3 --sweep-level 50]
 
 Starts both assistants side by side:
@@ -9,8 +9,10 @@ Starts both assistants side by side:
 - ours: platform, action server and Rasa server (tools/stack.py) with conversations and
   locks in Redis (--redis-url) and --workers Rasa processes (Sanic workers) on one port.
 
-At each level of concurrent conversations, each assistant in turn (stock, then ours, so
-that whatever else runs on the machine weighs on both alike): every conversation is a
+At each level of concurrent conversations, each assistant in turn, in --rounds rounds
+(stock then ours, ours then stock, ...; --seconds shared among them) so that whatever
+else runs on the machine over those minutes weighs on both alike (a machine shared with
+others can run the same work a third slower for a minute): every conversation is a
 sender that sends its scripted messages one after another over /webhooks/rest/webhook,
 each as soon as the answer to the last arrived, and starts a new conversation (a new
 sender) when its script ends; for --seconds. Ours gets realistic zh/en conversations
@@ -63,7 +65,7 @@ from bench.citizens import Citizens, Conversation, scripted
 from bench.pii_scan import scan, summary
 from bench.stock import CONVERSATIONS as STOCK_CONVERSATIONS
 from bench.stock import StockAssistant
-from bench.talk import closed_loop, figures
+from bench.talk import Turn, closed_loop, figures
 from tools.stack import ROOT, Stack
 from tools.train import ensure_model
 
@@ -140,6 +142,68 @@ def run_level(
         turns, start, until = asyncio.run(closed_loop(url, conversations, seconds, script, label))
     result = figures(turns, start, until)
     result["cpu"] = meter.report(result["messages"])
+    return result
+
+
+def run_rounds(
+    assistants: dict[str, tuple[str, Callable[[int], Conversation]]],
+    roots: dict[str, dict[str, int]],
+    conversations: int,
+    seconds: float,
+    rounds: int,
+    redis_url: str = REDIS_URL,
+) -> dict[str, dict[str, Any]]:
+    """Each assistant for `seconds` at one level, in `rounds` turns of seconds / rounds,
+    alternating which goes first (A B, B A, ...): whatever else the machine does over
+    those minutes weighs on both alike. Figures over all rounds together."""
+    names = list(assistants)
+    kept: dict[str, list[tuple[dict[str, Any], list[Turn]]]] = {name: [] for name in names}
+    for number in range(rounds):
+        for name in names if number % 2 == 0 else names[::-1]:
+            url, script = assistants[name]
+            with Meter(roots[name], redis_url) as meter:
+                turns, start, until = asyncio.run(
+                    closed_loop(url, conversations, seconds / rounds, script, f"{name}{number}")
+                )
+            result = figures(turns, start, until)
+            result["cpu"] = meter.report(result["messages"])
+            kept[name].append((result, turns))
+    return {name: merged(done) for name, done in kept.items()}
+
+
+def merged(rounds: list[tuple[dict[str, Any], list[Turn]]]) -> dict[str, Any]:
+    """One level's rounds as one: throughput over the windows together, latencies and
+    errors of every message, CPU summed."""
+    turns = [turn for _, taken in rounds for turn in taken]
+    windows = sum(result["cpu"]["wall_s"] for result, _ in rounds)
+    result = figures(turns, 0.0, 1.0)  # latencies, errors, payloads of all the rounds
+    in_window = sum(r["messages_in_window"] for r, _ in rounds)
+    seconds = sum(r["messages_in_window"] / r["throughput_per_s"] for r, _ in rounds if r["throughput_per_s"])
+    result["messages_in_window"] = in_window
+    result["throughput_per_s"] = round(in_window / seconds, 2) if seconds else 0.0
+    result["drain_s"] = max(r["drain_s"] for r, _ in rounds)
+    result["rounds"] = [
+        {key: r[key] for key in ("throughput_per_s", "p50_ms", "p95_ms", "errors")}
+        | {"assistant_ms_per_message": r["cpu"]["assistant_ms_per_message"]}
+        for r, _ in rounds
+    ]
+    used: dict[str, float] = {}
+    for r, _ in rounds:
+        for name, value in r["cpu"]["cpu_s"].items():
+            used[name] = used.get(name, 0.0) + value
+    machine = sum(r["cpu"]["machine_busy_s"] for r, _ in rounds)
+    messages = result["messages"]
+    assistant = sum(value for name, value in used.items() if name.split()[0] not in ("client", "redis-server"))
+    result["cpu"] = {
+        "wall_s": round(windows, 1),
+        "assistant_ms_per_message": round(assistant * 1000 / messages, 1) if messages else None,
+        "cpu_s": {name: round(value, 2) for name, value in used.items()},
+        "cpu_share_of_one_core": {name: round(value / windows, 3) for name, value in used.items()},
+        "cpu_ms_per_message": {name: round(value * 1000 / messages, 1) for name, value in used.items() if messages},
+        "machine_busy_s": round(machine, 1),
+        "machine_busy_share": round(machine / windows / (os.cpu_count() or 1), 3),
+        "others_s": round(sum(r["cpu"]["others_s"] for r, _ in rounds), 1),
+    }
     return result
 
 
@@ -325,8 +389,8 @@ def compare(args: argparse.Namespace) -> dict[str, Any]:
             print(f"warm-up {name}: {warm['messages']} messages, errors {warm['errors']}")
         for conversations in args.levels:
             level: dict[str, Any] = {"conversations": conversations}
-            for name, (url, script) in assistants.items():
-                level[name] = run_level(url, conversations, args.seconds, script, name, roots[name], args.redis_url)
+            level.update(run_rounds(assistants, roots, conversations, args.seconds, args.rounds, args.redis_url))
+            for name in assistants:
                 print(
                     f"{conversations:>3} {name:<5} {level[name]['throughput_per_s']:>6} msg/s  "
                     f"p50 {level[name]['p50_ms']} ms  p95 {level[name]['p95_ms']} ms  "
@@ -384,6 +448,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--levels", default="1,10,50,200", type=lambda s: [int(x) for x in s.split(",")])
     parser.add_argument("--seconds", type=float, default=40.0, help="measured window per level and assistant")
+    parser.add_argument("--rounds", type=int, default=4, help="each level's window shared among so many rounds")
     parser.add_argument("--warmup", type=float, default=15.0, help="seconds of 10 conversations before measuring")
     parser.add_argument("--workers", type=int, default=2, help="our Rasa processes (SANIC_WORKERS)")
     parser.add_argument("--action-workers", type=int, default=1)

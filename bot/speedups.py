@@ -32,16 +32,51 @@ others wait their turn.
 pure function of the message (bot/language.py). The Rasa server runs that one itself;
 the answer is the same, and the action server keeps the action for anything else.
 
+6. CPython's garbage collector walks every object it tracks at each full collection: a
+Rasa process holds millions once its model, TensorFlow and spaCy are loaded, none of them
+ever garbage, and a message creates enough objects to set off collections all the time.
+Here, once the model is loaded, what exists is moved out of the collector's sight
+(`gc.freeze()`): each collection walks only what the messages created. Nothing is freed
+later than before that could have been freed (the frozen objects are the model's own).
+`ZW_GC_FREEZE=0` turns it off (to measure it: `python -m bench.load`).
+
+7. scikit-learn's logistic regression scores a message as `X @ coef_.T`; with `coef_`
+stored row by row, scipy copies the whole transposed matrix (26 intents × ~21,000
+features) for every message before multiplying. Here the loaded `coef_` is stored
+column by column, so that its transpose is used where it lies: the same numbers, the
+same probabilities, ~8× less time in the classifier.
+
+8. Every call to the action server carries the tracker with all its events (40 to 80 with
+our store's window, each message with its whole parse) and, for the form validations
+(`send_domain` in domain.yml), the whole domain, 63 KB of it the responses: encoded by
+Rasa, decoded by the action server, for every call. Our actions read the events back to
+the message before the latest one at most (actions/applying.py, actions/complaints.py)
+and, from the domain, the slots and forms (rasa_sdk's FormValidationAction); here they
+are sent from the second-to-last user message on and without the responses. The slots,
+the latest message, the active loop and everything else the tracker carries are sent as
+before.
+
+9. RulePolicy checks all its rules (371 here) against the latest state, then the
+survivors against the states before, several times a turn. Which rules survive depends
+only on the last states as far back as the longest rule (4 turns here), and a conversation
+passes through the same few states again and again: here the answer is remembered for
+each run of states (up to 20,000 of them a lookup table, then forgotten and learnt again).
+
 Applied by `apply()` when the Rasa server imports this package (bot/__init__.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
+import gc
+import os
 from functools import cache
 from typing import Any
 
 import aiohttp
+import numpy as np
+import rasa.core.agent
 from jsonschema import ValidationError
 from jsonschema.exceptions import best_match
 from jsonschema.protocols import Validator
@@ -49,6 +84,7 @@ from jsonschema.validators import validator_for
 from rasa.core.actions.action import ActionExtractSlots, RemoteAction
 from rasa.core.constants import DEFAULT_REQUEST_TIMEOUT
 from rasa.core.policies.rule_policy import RulePolicy
+from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
 from rasa.shared.constants import DOCS_BASE_URL
 from rasa.shared.core.domain import State
 from rasa.shared.core.events import Event, SlotSet
@@ -68,8 +104,37 @@ def action_response_validator() -> Validator:
     return validator
 
 
+@cache
+def event_validators() -> tuple[Validator, dict[str, Validator]]:
+    """The response schema without the events' `oneOf`, and one validator per branch of
+    it, by the event type each branch requires (`const`, a different one in each)."""
+    schema = copy.deepcopy(RemoteAction.action_response_format_spec())
+    items = schema["properties"]["events"]["items"]
+    branches = items.pop("oneOf")
+    kind = validator_for(schema)
+    by_type = {branch["properties"]["event"]["const"]: kind(branch) for branch in branches}
+    return kind(schema), by_type
+
+
+def surely_valid(result: Any) -> bool:
+    """True only when the whole schema holds: an event satisfies `oneOf` exactly when the
+    branch of its own type holds, since every other branch requires another type."""
+    shell, by_type = event_validators()
+    if not shell.is_valid(result):
+        return False
+    for event in result.get("events") or ():
+        branch = by_type.get(event["event"])
+        if branch is None or not branch.is_valid(event):
+            return False
+    return True
+
+
 def validate_action_result(self: RemoteAction, result: dict[str, Any]) -> bool:
-    """RemoteAction._validate_action_result with the validator compiled once."""
+    """RemoteAction._validate_action_result with the validator compiled once, and each
+    event checked only against the branch of its type (anything that fails is checked
+    again the whole way, so that the error is the one Rasa reports)."""
+    if surely_valid(result):
+        return True
     error = best_match(action_response_validator().iter_errors(result))
     if error is None:
         return True
@@ -98,6 +163,35 @@ def resolve_event_type(type_name: str, default: type[Event] | None = None) -> ty
 
 
 rasas_possible_rule_keys = RulePolicy._get_possible_keys
+
+
+RULE_KEYS_ATTRIBUTE = "_zhengwu_rule_keys"
+REMEMBERED_RULE_KEYS = 20_000
+
+
+def _frozen(state: State) -> tuple[Any, ...]:
+    return tuple(sorted((part, tuple(sorted(features.items()))) for part, features in state.items()))
+
+
+def remembered_rule_keys(self: RulePolicy, lookup: dict[str, str], states: list[State]) -> set[str]:
+    """possible_rule_keys, remembered for the states that decide it."""
+    memory: dict[int, tuple[int, dict[Any, frozenset[str]]]] = self.__dict__.setdefault(RULE_KEYS_ATTRIBUTE, {})
+    known = memory.get(id(lookup))
+    if known is None:
+        longest = max((len(self._rule_key_to_state(key)) for key in lookup), default=0)
+        known = memory[id(lookup)] = (longest, {})
+    longest, answers = known
+    try:
+        key = tuple(_frozen(state) for state in states[-longest:]) if longest else ()
+        hash(key)
+    except TypeError:  # a feature value that cannot be remembered: worked out again
+        return possible_rule_keys(self, lookup, states)
+    found = answers.get(key)
+    if found is None:
+        if len(answers) >= REMEMBERED_RULE_KEYS:
+            answers.clear()
+        found = answers[key] = frozenset(possible_rule_keys(self, lookup, states))
+    return set(found)
 
 
 def possible_rule_keys(self: RulePolicy, lookup: dict[str, str], states: list[State]) -> set[str]:
@@ -166,12 +260,61 @@ async def run_mapping_action(
     return [SlotSet("lang", lang)]
 
 
+_load_agent = rasa.core.agent.load_agent
+
+
+async def load_agent_then_freeze(*args: Any, **kwargs: Any) -> Any:
+    """rasa.core.agent.load_agent, then the loaded objects out of the collector's sight."""
+    agent = await _load_agent(*args, **kwargs)
+    if os.environ.get("ZW_GC_FREEZE", "1") != "0":
+        gc.collect()
+        gc.freeze()
+    return agent
+
+
+_load_classifier = LogisticRegressionClassifier.load.__func__
+
+
+def load_classifier(cls: type[LogisticRegressionClassifier], *args: Any, **kwargs: Any) -> Any:
+    """LogisticRegressionClassifier.load, with the weights stored for `X @ coef_.T`."""
+    component = _load_classifier(cls, *args, **kwargs)
+    coef = getattr(getattr(component, "clf", None), "coef_", None)
+    if coef is not None:
+        component.clf.coef_ = np.asfortranarray(coef)
+    return component
+
+
+_action_call_format = RemoteAction._action_call_format
+DOMAIN_ATTRIBUTE = "_zhengwu_action_domain"
+
+
+def action_call_format(self: RemoteAction, tracker: Any, domain: Any) -> dict[str, Any]:
+    """RemoteAction._action_call_format, with the events from the second-to-last user
+    message on and the domain without its responses."""
+    call = _action_call_format(self, tracker, domain)
+    events = call["tracker"].get("events") or []
+    users = [index for index, event in enumerate(events) if event.get("event") == "user"]
+    if len(users) >= 2:
+        call["tracker"]["events"] = events[users[-2] :]
+    if "domain" in call:
+        trimmed = domain.__dict__.get(DOMAIN_ATTRIBUTE)
+        if trimmed is None or trimmed[0] is not call["domain"]:
+            whole = call["domain"]
+            trimmed = (whole, {key: value for key, value in whole.items() if key != "responses"})
+            domain.__dict__[DOMAIN_ATTRIBUTE] = trimmed
+        call["domain"] = trimmed[1]
+    return call
+
+
 def apply() -> None:
     global _applied
     if not _applied:
         RemoteAction._validate_action_result = validate_action_result
         Event.resolve_by_type = staticmethod(resolve_event_type)
-        RulePolicy._get_possible_keys = possible_rule_keys
+        RulePolicy._get_possible_keys = remembered_rule_keys
+        RemoteAction._action_call_format = action_call_format
         EndpointConfig.session = kept_session
         ActionExtractSlots._run_custom_action = run_mapping_action
+        rasa.core.agent.load_agent = load_agent_then_freeze
+        LogisticRegressionClassifier.load = classmethod(load_classifier)
         _applied = True

@@ -105,6 +105,22 @@ def test_rasas_own_lock_store_loses_tickets_in_the_same_race(prefix: str) -> Non
     assert failures > 0
 
 
+def test_locks_keep_rasas_format_both_ways(prefix: str) -> None:
+    # Written by Rasa's own store, changed by ours (one Lua script), read back by Rasa's.
+    rasas, ours = _lock_store(prefix, atomic=False), _lock_store(prefix)
+    first = rasas.issue_ticket("shared", lock_lifetime=30)
+    second = ours.issue_ticket("shared", lock_lifetime=30)
+    lock = rasas.get_lock("shared")
+    assert lock is not None and [t.number for t in lock.tickets] == [first, second] == [0, 1]
+    assert lock.conversation_id == "shared" and lock.is_locked(second) and not lock.is_locked(first)
+    ours.finish_serving("shared", first)
+    lock = rasas.get_lock("shared")
+    assert lock is not None and lock.now_serving == second and 29 < lock.tickets[0].expires - time.time() <= 30
+    ours.cleanup("shared", second)
+    assert rasas.get_lock("shared") is None
+    assert ours.issue_ticket("shared") == 0  # numbers start again once the lock is gone
+
+
 def test_a_lock_expires_with_its_last_ticket(prefix: str) -> None:
     store = _lock_store(prefix)
     store.issue_ticket("abandoned", lock_lifetime=30)  # a process killed while holding it

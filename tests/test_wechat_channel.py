@@ -8,7 +8,7 @@ Three layers:
 - the real platform, action server and Rasa server, with WeChat's API server faked
   (tests/fake_wechat.py), shared state in Redis (REDIS_TEST_URL). The test credentials
   open the channel twice: /webhooks/wechat with the usual 4.5 s window, and
-  /webhooks/wechat_late whose window is 0.01 s, so every answer there goes late through
+  /webhooks/wechat_late whose window is 0.1 ms, so every answer there goes late through
   the customer-service API without any test waiting 5 seconds.
 """
 
@@ -541,7 +541,7 @@ def test_logs_carry_no_words_and_no_openid(serve: Serve, caplog: pytest.LogCaptu
 def test_late_answers_stop_when_the_window_has_closed(serve: Serve) -> None:
     api = FakeWeChatApi("wx_late", "secret").start()
     try:
-        settings = WeChatSettings("tk", "wx_late", "secret", api_base=api.url, reply_window=0.01)
+        settings = WeChatSettings("tk", "wx_late", "secret", api_base=api.url, reply_window=0.0001)
         server, assistant = serve(settings)
         assistant.answers = lambda text: [{"text": "一"}, {"text": "二"}, {"text": "三"}]
         assistant.delay = 0.1
@@ -596,7 +596,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, api: FakeWeChatApi) -> Itera
         "bot.channels.rest.RestInput:\n"
         "bot.channels.wechat.WeChatInput:\n"
         "tests.fake_wechat.LateWeChatInput:\n"
-        "  reply_window_seconds: 0.01\n"
+        "  reply_window_seconds: 0.0001\n"
     )
     env = {"WECHAT_TOKEN": TOKEN, "WECHAT_APPID": APP_ID, "WECHAT_APPSECRET": SECRET, "WECHAT_AES_KEY": AES_KEY}
     env |= {"WECHAT_API_BASE": api.url, "REDIS_URL": REDIS_TEST_URL}
@@ -782,3 +782,41 @@ def test_rasa_refuses_bad_pushes(stack: Stack) -> None:
     assert requests.post(url, params=signed, data=b"<xml>" + b" " * 70000 + b"</xml>", timeout=10).status_code == 413
     safe = {**signed, "encrypt_type": "aes", "msg_signature": "0" * 40}
     assert requests.post(url, params=safe, data=b"<xml><Encrypt>abcd</Encrypt></xml>", timeout=10).status_code == 403
+
+
+def test_a_turn_that_kept_the_event_loop_past_the_window_is_answered_through_the_api() -> None:
+    # A turn can block the event loop (synchronous stores) beyond the window and finish
+    # before the waiting push wakes up: the push must not then get a passive reply late,
+    # and the answer must not be lost either.
+    from bot.channels.outgoing import ChoiceMemory, Deduplicator, MemoryStore, ReplyWindow
+
+    sent: list[tuple[str, list[str]]] = []
+
+    async def send_later(sender: str, texts: list[str]) -> int:
+        sent.append((sender, texts))
+        return len(texts)
+
+    async def slow_turn(message: Any) -> None:
+        time.sleep(0.2)  # busy, not awaiting: nothing else runs meanwhile
+        await message.output_channel.send_text_message(message.sender_id, "答案")
+
+    async def push() -> str | None:
+        store = MemoryStore()
+        window = ReplyWindow(
+            "WeChat",
+            "wechat",
+            0.05,
+            Deduplicator(store, "d:"),
+            ChoiceMemory(store, "c:"),
+            lambda texts: ("\n".join(texts), texts),
+            send_later,
+        )
+        passive = await window.answer("m1", "openid-1", "你好", {}, slow_turn)
+        for _ in range(50):
+            if sent:
+                break
+            await asyncio.sleep(0.01)
+        return passive
+
+    assert asyncio.run(push()) is None
+    assert sent == [("openid-1", ["答案"])]

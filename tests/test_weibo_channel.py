@@ -8,7 +8,7 @@ Three layers:
 - the real platform, action server and Rasa server, with Weibo's API server faked
   (tests/fake_weibo.py) and shared state in Redis (REDIS_TEST_URL). The test credentials
   open the channel twice: /webhooks/weibo with the usual 4.5 s window, and
-  /webhooks/weibo_late whose window is 0.01 s, so every answer there goes late through
+  /webhooks/weibo_late whose window is 0.1 ms, so every answer there goes late through
   reply.json without any test waiting 5 seconds.
 """
 
@@ -226,7 +226,7 @@ def test_late_answers_go_in_order_and_a_refusal_is_logged_not_retried(
 ) -> None:
     api = FakeWeiboApi("tok").start()
     try:
-        server, assistant = serve(WeiboSettings("s3cret", "tok", api_base=api.url, reply_window=0.01))
+        server, assistant = serve(WeiboSettings("s3cret", "tok", api_base=api.url, reply_window=0.0001))
         assistant.answers = lambda text: [{"text": "一"}, {"text": "二"}, {"text": "三"}]
         assistant.delay = 0.1
         pusher = Pusher(server.url, "s3cret")
@@ -280,7 +280,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, api: FakeWeiboApi) -> Iterat
         "bot.channels.rest.RestInput:\n"
         "bot.channels.weibo.WeiboInput:\n"
         "tests.fake_weibo.LateWeiboInput:\n"
-        "  reply_window_seconds: 0.01\n"
+        "  reply_window_seconds: 0.0001\n"
     )
     env = {"WEIBO_APP_SECRET": SECRET, "WEIBO_ACCESS_TOKEN": ACCESS_TOKEN, "WEIBO_API_BASE": api.url}
     env |= {"REDIS_URL": REDIS_TEST_URL}

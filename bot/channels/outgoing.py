@@ -473,7 +473,9 @@ class ReplyWindow:
         except Exception:
             logger.exception("%s choices store unavailable", self.label)
         turn.passive, texts = self.pack(rendered.texts)
-        if turn.passive is None:
+        if turn.passive is None or time.monotonic() - started > self.window:
+            # Too long for a passive reply, or past the window: a turn that kept the event
+            # loop busy can finish before the waiting push is woken to notice the time.
             turn.delivery = "api"
         turn.ready.set_result(None)
         asyncio.get_running_loop().call_later(RETRY_MEMORY, self._turns.pop, key, None)

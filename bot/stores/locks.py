@@ -5,8 +5,11 @@ value in Redis, but every change to it is a read, a change in Python and a write
 issue 9213): two processes taking a ticket at the same moment can both get the same
 number, and one process deleting an empty lock can delete the ticket another has just
 issued, whose message then fails with "Could not acquire lock". Here every change is one
-Redis transaction (WATCH, then MULTI/EXEC, retried when another process changed the lock
-in between), so tickets are unique and none is lost.
+Lua script run by Redis (`CHANGE`: read, change and write or delete the lock in one
+step, which nothing else can interleave with), so tickets are unique and none is lost;
+and a change is one round trip to Redis instead of Rasa's two, or the three and more of
+a WATCH/MULTI transaction. The lock keeps Rasa's format (tickets as JSON strings in a
+JSON list), which Rasa's `get_lock` reads as before.
 
 Also: a ticket lives `TICKET_SECONDS` (10 s), not Rasa's 60, and its holder renews it
 every 2.5 s while its message waits or is handled. A ticket whose holder is gone — a Rasa
@@ -26,13 +29,11 @@ and a message waiting for its turn looks again every 50 ms instead of every seco
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import math
 import time
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from typing import Any
 
 from rasa.core.lock import TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME, RedisLockStore
@@ -41,7 +42,6 @@ from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
 
-T = TypeVar("T")
 WAIT_BETWEEN_LOOKS = 0.05  # seconds
 TICKET_SECONDS = 10.0  # a ticket not renewed for this long is dropped
 RENEWALS_PER_LIFETIME = 4
@@ -80,49 +80,79 @@ class AtomicRedisLockStore(RedisLockStore):
         while True:
             await asyncio.sleep(lifetime / RENEWALS_PER_LIFETIME)
             try:
-                self._change(conversation_id, lambda lock: _renew(lock, ticket, lifetime), create=False)
+                self._change("renew", conversation_id, ticket, lifetime)
             except RedisError as error:
                 logger.warning("Could not renew a lock ticket of a conversation: %s", type(error).__name__)
 
     def issue_ticket(self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME) -> int:
-        ticket = self._change(conversation_id, lambda lock: lock.issue_ticket(lock_lifetime))
+        ticket = self._change("issue", conversation_id, lifetime=lock_lifetime)
         assert ticket is not None, "a lock is created when there is none"
         return ticket
 
     def update_lock(self, conversation_id: str) -> None:
-        self._change(conversation_id, lambda lock: lock.remove_expired_tickets(), create=False)
+        self._change("expire", conversation_id)
 
     def finish_serving(self, conversation_id: str, ticket_number: int) -> None:
-        self._change(conversation_id, lambda lock: lock.remove_ticket_for(ticket_number), create=False)
+        self._change("remove", conversation_id, ticket_number)
 
     def cleanup(self, conversation_id: str, ticket_number: int) -> None:
         # Removing the ticket deletes the key once no ticket is left, in the same step:
         # there is no moment in which another process's new ticket could be deleted.
         self.finish_serving(conversation_id, ticket_number)
 
-    def _change(self, conversation_id: str, change: Callable[[TicketLock], T], create: bool = True) -> T | None:
-        key = self.key_prefix + conversation_id
-
-        def transaction(pipe: Any) -> T | None:
-            raw = pipe.get(key)
-            if raw is None and not create:
-                return None
-            lock = TicketLock.from_dict(json.loads(raw)) if raw else self.create_lock(conversation_id)
-            result = change(lock)
-            lock.remove_expired_tickets()
-            pipe.multi()
-            if lock.tickets:
-                last_expiry = max(ticket.expires for ticket in lock.tickets)
-                pipe.set(key, lock.dumps(), ex=max(1, math.ceil(last_expiry - time.time()) + 5))
-            else:
-                pipe.delete(key)
-            return result
-
-        result: T | None = self.red.transaction(transaction, key, value_from_callable=True)
-        return result
+    def _change(self, change: str, conversation_id: str, ticket: int = 0, lifetime: float = 0.0) -> int | None:
+        """One change to the lock, in Redis: the ticket issued by "issue", else None."""
+        script = self.__dict__.get("_script")
+        if script is None:
+            script = self._script = self.red.register_script(CHANGE)
+        # The clock of this process, as Rasa's TicketLock uses it to tell expired tickets.
+        args = [change, repr(time.time()), repr(float(lifetime)), ticket, conversation_id]
+        result = script(keys=[self.key_prefix + conversation_id], args=args)
+        return int(result) if result is not None else None
 
 
-def _renew(lock: TicketLock, number: int, lifetime: float) -> None:
-    for ticket in lock.tickets:
-        if ticket.number == number:
-            ticket.expires = time.time() + lifetime
+# KEYS[1] the lock; ARGV: change ("issue", "renew", "remove" or "expire"), now, lifetime,
+# ticket number, conversation id. As TicketLock: expired tickets dropped, a new ticket
+# numbered after the last one left (0 when none), the key deleted when no ticket is left
+# and otherwise expiring 5 s after its last ticket.
+CHANGE = """
+local raw = redis.call('GET', KEYS[1])
+local change = ARGV[1]
+if not raw and change ~= 'issue' then return nil end
+local now, lifetime, number = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local conversation_id = ARGV[5]
+local tickets = {}
+if raw then
+  local lock = cjson.decode(raw)
+  conversation_id = lock.conversation_id
+  for _, encoded in ipairs(lock.tickets or {}) do
+    local ticket = cjson.decode(encoded)
+    if ticket.expires >= now then table.insert(tickets, ticket) end
+  end
+end
+local result = nil
+if change == 'issue' then
+  result = 0
+  if #tickets > 0 then result = tickets[#tickets].number + 1 end
+  table.insert(tickets, {number = result, expires = now + lifetime})
+elseif change == 'renew' or change == 'remove' then
+  for index, ticket in ipairs(tickets) do
+    if ticket.number == number then
+      if change == 'renew' then ticket.expires = now + lifetime else table.remove(tickets, index) end
+      break
+    end
+  end
+end
+if #tickets == 0 then
+  redis.call('DEL', KEYS[1])
+  return result
+end
+local encoded, last = {}, now
+for index, ticket in ipairs(tickets) do
+  encoded[index] = cjson.encode({number = ticket.number, expires = ticket.expires})
+  if ticket.expires > last then last = ticket.expires end
+end
+local lock = cjson.encode({conversation_id = conversation_id, tickets = encoded})
+redis.call('SET', KEYS[1], lock, 'EX', math.max(1, math.ceil(last - now) + 5))
+return result
+"""
