@@ -49,6 +49,7 @@ import requests
 from bench import fuzz_channels as channels
 from bench import fuzz_platform
 from bench.fuzz_probes import Outcome, failed, idle_cpu, log_problems, send_all, tally
+from bench.pii_scan import scan, summary
 from bot.channels.ratelimit import per_minute
 from tests.fake_wechat import FakeWeChatApi, Pusher
 from tests.fake_weibo import FakeWeiboApi
@@ -136,14 +137,17 @@ def main() -> None:
     seconds: dict[str, float] = {}
     started = time.perf_counter()
     try:
-        with tempfile.TemporaryDirectory() as work, FuzzStack(Path(work), env) as stack:
-            seconds["start"] = round(time.perf_counter() - started, 1)
-            stack.say("warm-up", "你好")  # the first answer after a start is slow
-            urls = {"rasa": stack.rasa_url, "platform": stack.processes["platform"].url}
-            logs = {name: (p.log_path, p.log_path.stat().st_size) for name, p in stack.processes.items()}
-            result = fuzz(stack, urls, Path(work), args, limit, seconds)
-            result["health_after"] = timed("health", seconds, health, stack)
+        with tempfile.TemporaryDirectory() as work:
+            with FuzzStack(Path(work), env) as stack:
+                seconds["start"] = round(time.perf_counter() - started, 1)
+                stack.say("warm-up", "你好")  # the first answer after a start is slow
+                urls = {"rasa": stack.rasa_url, "platform": stack.processes["platform"].url}
+                logs = {name: (p.log_path, p.log_path.stat().st_size) for name, p in stack.processes.items()}
+                result = fuzz(stack, urls, Path(work), args, limit, seconds)
+                result["health_after"] = timed("health", seconds, health, stack)
+            # The processes are gone: their logs and stores are complete.
             result["logs"] = {name: log_problems(path, since) for name, (path, since) in logs.items()}
+            result["personal_data_left"] = personal_data_left(stack)
             kept = ROOT / "var" / "fuzz-logs"
             kept.mkdir(parents=True, exist_ok=True)
             for name, (path, _) in logs.items():
@@ -167,6 +171,17 @@ def main() -> None:
     out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     show(result)
     print(f"written to {out.relative_to(ROOT)} (the processes' logs in var/fuzz-logs/)")
+
+
+def personal_data_left(stack: Stack) -> dict[str, Any]:
+    """The conversation store and every log, scanned for ID and mobile numbers (whatever
+    the fuzzer sent, and the details of the application seeded for schemathesis); the
+    platform's own database keeps applications by design and is left out."""
+    sqlite = [path for path in stack.var_dir.glob("*.db") if path.name != "platform.db"]
+    logs = sorted(stack.var_dir.glob("*.log"))
+    needles = [fuzz_platform.PHONE, fuzz_platform.ID_FIRST17]
+    findings = scan(None, None, sqlite, (), logs, needles)
+    return {"scanned": [path.name for path in sqlite + logs], **summary(findings)}
 
 
 def fuzz(
@@ -246,6 +261,7 @@ def bar(result: dict[str, Any]) -> dict[str, Any]:
         "replays heard once": replay["wechat"]["heard"] == 1 and replay["weibo"]["heard"] == 1,
         "rate limit holds on every channel": rate_ok,
         "healthy afterwards": result["health_after"]["all"],
+        "no ID or mobile number in the conversation store or logs": result["personal_data_left"]["findings"] == 0,
     }
     return checks | {"passed": all(checks.values())}
 
@@ -263,6 +279,8 @@ def show(result: dict[str, Any]) -> None:
     print(f"phases: {result['seconds']}")
     print(f"replays: {result['replay']}")
     print(f"rate limit: {result['rate_limit']}")
+    left = result["personal_data_left"]
+    print(f"personal data left: {left['findings']} finding(s) {left['by_kind']} in {', '.join(left['scanned'])}")
     for name, log in result["logs"].items():
         print(f"log {name}: {log['tracebacks']} tracebacks, {log['error_lines']} ERROR lines {log['samples'][:3]}")
     for failure in requests_tally["failures"][:10] + requests_tally["surprises"][:10]:

@@ -41,9 +41,18 @@ PHONE = "13987654321"
 # --- schemathesis in its own virtualenv ---------------------------------------------------
 
 
+def _runnable(name: str) -> str | None:
+    """The path of a Python on PATH that runs (pyenv's shims exist for versions not chosen)."""
+    found = shutil.which(name)
+    if found is None:
+        return None
+    works = subprocess.run([found, "--version"], capture_output=True, check=False).returncode == 0
+    return found if works else None
+
+
 def fuzz_venv() -> tuple[Path, str]:
     """The `st` command of .venv-fuzz, made or brought to the pinned version if need be."""
-    newer = next((found for name in ("python3.13", "python3.12", "python3.11") if (found := shutil.which(name))), None)
+    newer = next((found for name in ("python3.13", "python3.12", "python3.11") if (found := _runnable(name))), None)
     wanted = SCHEMATHESIS if newer else SCHEMATHESIS_ON_310
     st_command = FUZZ_VENV / "bin" / "st"
     if st_command.exists():
