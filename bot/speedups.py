@@ -1,13 +1,16 @@
-"""Two places where Rasa 3.6 spends CPU on every message for nothing (measured with
-`python -m bench.pipeline` and cProfile), changed here without changing what Rasa does.
+"""Where Rasa 3.6 (and the libraries under it) spends CPU on every message for nothing
+(measured with `python -m bench.pipeline`, cProfile and py-spy on a loaded Rasa worker),
+changed here without changing what Rasa answers.
 
 1. Rasa 3.6 checks every answer of the action server against a JSON schema with
 `jsonschema.validate`, which first checks the schema itself against its metaschema and
 builds a new validator: ~35 ms of CPU per action call on this machine, more than the NLU
 pipeline and the policies together (`python -m bench.pipeline` shows the split). The
 schema never changes, so here it is checked and compiled once per process; each answer
-is then validated exactly as before (the same errors, the same message), in well under a
-millisecond.
+is then validated exactly as before (the same errors, the same message). And since each
+event of an answer must satisfy exactly one of 23 branches, one per event type, an event
+is first checked against its own type's branch only (16× faster); only an answer that
+fails that is checked the whole way, for Rasa's own error.
 
 2. Every event read back from a store (JSON → Event) finds its class by walking all
 subclasses of Event, recursively, each time: ~0.25 ms an event, a dozen ms a message.
