@@ -63,7 +63,8 @@ before.
 survivors against the states before, several times a turn. Which rules survive depends
 only on the last states as far back as the longest rule (4 turns here), and a conversation
 passes through the same few states again and again: here the answer is remembered for
-each run of states (up to 20,000 of them a lookup table, then forgotten and learnt again).
+each run of states (up to 20,000 of them a lookup table, then forgotten and learnt again;
+nothing is remembered while RulePolicy trains, since training removes rules as it goes).
 
 Applied by `apply()` when the Rasa server imports this package (bot/__init__.py).
 """
@@ -87,10 +88,12 @@ from jsonschema.validators import validator_for
 from rasa.core.actions.action import ActionExtractSlots, RemoteAction
 from rasa.core.constants import DEFAULT_REQUEST_TIMEOUT
 from rasa.core.policies.rule_policy import RulePolicy
+from rasa.engine.storage.resource import Resource
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
 from rasa.shared.constants import DOCS_BASE_URL
-from rasa.shared.core.domain import State
+from rasa.shared.core.domain import Domain, State
 from rasa.shared.core.events import Event, SlotSet
+from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.utils.endpoints import EndpointConfig
 
 from bot.language import choose_language
@@ -178,12 +181,15 @@ def _frozen(state: State) -> tuple[Any, ...]:
 
 def remembered_rule_keys(self: RulePolicy, lookup: dict[str, str], states: list[State]) -> set[str]:
     """possible_rule_keys, remembered for the states that decide it."""
-    memory: dict[int, tuple[int, dict[Any, frozenset[str]]]] = self.__dict__.setdefault(RULE_KEYS_ATTRIBUTE, {})
+    if self.__dict__.get(TRAINING_ATTRIBUTE):  # training removes rules from the lookup as it goes
+        return possible_rule_keys(self, lookup, states)
+    memory: dict[int, tuple[dict[str, str], int, int, dict[Any, frozenset[str]]]]
+    memory = self.__dict__.setdefault(RULE_KEYS_ATTRIBUTE, {})
     known = memory.get(id(lookup))
-    if known is None:
+    if known is None or known[0] is not lookup or known[1] != len(lookup):  # kept: its id stays its own
         longest = max((len(self._rule_key_to_state(key)) for key in lookup), default=0)
-        known = memory[id(lookup)] = (longest, {})
-    longest, answers = known
+        known = memory[id(lookup)] = (lookup, len(lookup), longest, {})
+    _, _, longest, answers = known
     try:
         key = tuple(_frozen(state) for state in states[-longest:]) if longest else ()
         hash(key)
@@ -195,6 +201,23 @@ def remembered_rule_keys(self: RulePolicy, lookup: dict[str, str], states: list[
             answers.clear()
         found = answers[key] = frozenset(possible_rule_keys(self, lookup, states))
     return set(found)
+
+
+_train_rule_policy = RulePolicy.train
+TRAINING_ATTRIBUTE = "_zhengwu_training"
+
+
+def train_rule_policy(  # type: ignore[no-untyped-def]
+    self, training_trackers: list[TrackerWithCachedStates], domain: Domain, **kwargs: Any
+) -> Resource:
+    """RulePolicy.train (its signature too, `self` unannotated: Rasa's graph checks the
+    annotations), with nothing remembered while the rules change."""
+    self.__dict__[TRAINING_ATTRIBUTE] = True
+    try:
+        return _train_rule_policy(self, training_trackers, domain, **kwargs)
+    finally:
+        del self.__dict__[TRAINING_ATTRIBUTE]
+        self.__dict__.pop(RULE_KEYS_ATTRIBUTE, None)
 
 
 def possible_rule_keys(self: RulePolicy, lookup: dict[str, str], states: list[State]) -> set[str]:
@@ -315,6 +338,7 @@ def apply() -> None:
         RemoteAction._validate_action_result = validate_action_result
         Event.resolve_by_type = staticmethod(resolve_event_type)
         RulePolicy._get_possible_keys = remembered_rule_keys
+        RulePolicy.train = train_rule_policy
         RemoteAction._action_call_format = action_call_format
         EndpointConfig.session = kept_session
         ActionExtractSlots._run_custom_action = run_mapping_action

@@ -168,7 +168,7 @@ def test_rules_found_as_rasa_finds_them() -> None:
     assert matched > 100
     assert RulePolicy._get_possible_keys is remembered_rule_keys
     remembered = policy.__dict__["_zhengwu_rule_keys"]
-    assert sum(len(answers) for _, answers in remembered.values()) > 100
+    assert sum(len(entry[-1]) for entry in remembered.values()) > 100
 
 
 def test_calls_to_an_endpoint_reuse_one_connection() -> None:
@@ -291,3 +291,33 @@ def test_the_action_server_gets_the_recent_events_and_the_domain_without_respons
     assert "responses" in domain.as_dict()  # Rasa's own copy untouched
     search = RemoteAction("action_find_service", endpoint)._action_call_format(tracker, domain)
     assert "domain" not in search and len(search["tracker"]["events"]) == 10
+
+
+def test_remembered_rules_follow_a_changed_lookup_and_nothing_is_remembered_while_training(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from rasa.core.policies.rule_policy import RulePolicy
+
+    import bot.speedups as speedups
+
+    rule = '[{"prev_action": {"action_name": "action_listen"}, "user": {"intent": "greet"}}]'
+    other = '[{"prev_action": {"action_name": "action_listen"}, "user": {"intent": "thank"}}]'
+    lookup = {rule: "utter_greet", other: "utter_thank"}
+    states = [{"prev_action": {"action_name": "action_listen"}, "user": {"intent": "greet"}}]
+    policy = RulePolicy.__new__(RulePolicy)
+    assert speedups.remembered_rule_keys(policy, lookup, states) == {rule}
+    del lookup[rule]  # as RulePolicy's training removes contradicting rules
+    assert speedups.remembered_rule_keys(policy, lookup, states) == set()
+
+    seen: list[bool] = []
+
+    def training(self: RulePolicy, trackers: list, domain: object, **kwargs: object) -> str:
+        lookup[rule] = "utter_greet"
+        speedups.remembered_rule_keys(self, lookup, states)
+        seen.append(speedups.RULE_KEYS_ATTRIBUTE in self.__dict__)
+        return "resource"
+
+    monkeypatch.setattr(speedups, "_train_rule_policy", training)
+    policy = RulePolicy.__new__(RulePolicy)
+    assert RulePolicy.train(policy, [], None) == "resource"
+    assert seen == [False] and speedups.TRAINING_ATTRIBUTE not in policy.__dict__
