@@ -53,6 +53,7 @@ class AtomicRedisLockStore(RedisLockStore):
         if endpoint_config is not None:
             kwargs = {"host": endpoint_config.url or "localhost", **endpoint_config.kwargs, **kwargs}
         super().__init__(**kwargs)
+        self._script = self.red.register_script(CHANGE)
 
     @asynccontextmanager
     async def lock(
@@ -102,12 +103,9 @@ class AtomicRedisLockStore(RedisLockStore):
 
     def _change(self, change: str, conversation_id: str, ticket: int = 0, lifetime: float = 0.0) -> int | None:
         """One change to the lock, in Redis: the ticket issued by "issue", else None."""
-        script = self.__dict__.get("_script")
-        if script is None:
-            script = self._script = self.red.register_script(CHANGE)
         # The clock of this process, as Rasa's TicketLock uses it to tell expired tickets.
         args = [change, repr(time.time()), repr(float(lifetime)), ticket, conversation_id]
-        result = script(keys=[self.key_prefix + conversation_id], args=args)
+        result = self._script(keys=[self.key_prefix + conversation_id], args=args)
         return int(result) if result is not None else None
 
 
