@@ -54,7 +54,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import redis
@@ -109,24 +109,30 @@ class Meter:
                     self.used[label] = round(used, 2)
 
     def report(self, messages: int) -> dict[str, Any]:
-        """`assistant_ms_per_message`: the CPU time the assistant's own processes spent
-        per message (Redis, shared, and this client apart), which the machine's other work
-        changes little; on a machine of its own, one process can answer at most
-        1000 / that messages a second, several processes at most cores times that."""
-        measured = sum(self.used.values())
-        assistant = sum(used for name, used in self.used.items() if name.split()[0] not in self.singles)
-        return {
-            "wall_s": round(self.seconds, 1),
-            "assistant_ms_per_message": round(assistant * 1000 / messages, 1) if messages else None,
-            "cpu_s": self.used,
-            "cpu_share_of_one_core": {name: round(used / self.seconds, 3) for name, used in self.used.items()},
-            "cpu_ms_per_message": {
-                name: round(used * 1000 / messages, 1) for name, used in self.used.items() if messages
-            },
-            "machine_busy_s": round(self.machine, 1),
-            "machine_busy_share": round(self.machine / self.seconds / (os.cpu_count() or 1), 3),
-            "others_s": round(max(0.0, self.machine - measured), 1),
-        }
+        return cpu_report(self.used, self.seconds, self.machine, messages, set(self.singles))
+
+
+def cpu_report(
+    used: dict[str, float], seconds: float, machine: float, messages: int, apart: set[str]
+) -> dict[str, Any]:
+    """CPU seconds `used` by each process over `seconds` of wall time, `machine` the busy
+    seconds of the whole machine meanwhile. `assistant_ms_per_message`: the CPU time the
+    assistant's own processes spent per message (the processes `apart` — Redis, shared,
+    and this client — not counted), which the machine's other work changes little; on a
+    machine of its own, one process can answer at most 1000 / that messages a second,
+    several processes at most cores times that."""
+    measured = sum(used.values())
+    assistant = sum(value for name, value in used.items() if name.split()[0] not in apart)
+    return {
+        "wall_s": round(seconds, 1),
+        "assistant_ms_per_message": round(assistant * 1000 / messages, 1) if messages else None,
+        "cpu_s": {name: round(value, 2) for name, value in used.items()},
+        "cpu_share_of_one_core": {name: round(value / seconds, 3) for name, value in used.items()},
+        "cpu_ms_per_message": {name: round(value * 1000 / messages, 1) for name, value in used.items() if messages},
+        "machine_busy_s": round(machine, 1),
+        "machine_busy_share": round(machine / seconds / (os.cpu_count() or 1), 3),
+        "others_s": round(max(0.0, machine - measured), 1),
+    }
 
 
 def run_level(
@@ -178,9 +184,9 @@ def merged(rounds: list[tuple[dict[str, Any], list[Turn]]]) -> dict[str, Any]:
     windows = sum(result["cpu"]["wall_s"] for result, _ in rounds)
     result = figures(turns, 0.0, 1.0)  # latencies, errors, payloads of all the rounds
     in_window = sum(r["messages_in_window"] for r, _ in rounds)
-    seconds = sum(r["messages_in_window"] / r["throughput_per_s"] for r, _ in rounds if r["throughput_per_s"])
     result["messages_in_window"] = in_window
-    result["throughput_per_s"] = round(in_window / seconds, 2) if seconds else 0.0
+    result["window_s"] = round(sum(r["window_s"] for r, _ in rounds), 2)
+    result["throughput_per_s"] = round(in_window / result["window_s"], 2)
     result["drain_s"] = max(r["drain_s"] for r, _ in rounds)
     result["rounds"] = [
         {key: r[key] for key in ("throughput_per_s", "p50_ms", "p95_ms", "errors")}
@@ -192,18 +198,7 @@ def merged(rounds: list[tuple[dict[str, Any], list[Turn]]]) -> dict[str, Any]:
         for name, value in r["cpu"]["cpu_s"].items():
             used[name] = used.get(name, 0.0) + value
     machine = sum(r["cpu"]["machine_busy_s"] for r, _ in rounds)
-    messages = result["messages"]
-    assistant = sum(value for name, value in used.items() if name.split()[0] not in ("client", "redis-server"))
-    result["cpu"] = {
-        "wall_s": round(windows, 1),
-        "assistant_ms_per_message": round(assistant * 1000 / messages, 1) if messages else None,
-        "cpu_s": {name: round(value, 2) for name, value in used.items()},
-        "cpu_share_of_one_core": {name: round(value / windows, 3) for name, value in used.items()},
-        "cpu_ms_per_message": {name: round(value * 1000 / messages, 1) for name, value in used.items() if messages},
-        "machine_busy_s": round(machine, 1),
-        "machine_busy_share": round(machine / windows / (os.cpu_count() or 1), 3),
-        "others_s": round(sum(r["cpu"]["others_s"] for r, _ in rounds), 1),
-    }
+    result["cpu"] = cpu_report(used, windows, machine, result["messages"], {"client", "redis-server"})
     return result
 
 
@@ -276,6 +271,38 @@ def delete_keys(redis_url: str, prefix: str) -> int:
     return len(keys)
 
 
+K = TypeVar("K")
+
+
+def measure_in_rounds(
+    stacks: dict[K, Stack], level: int, seconds: float, rounds: int, warmup: float, redis_url: str, label: str
+) -> dict[K, list[dict[str, Any]]]:
+    """Started stacks of ours, warmed up, then each measured at `level` conversations for
+    seconds / rounds in turn, round after round, each round starting with the next one
+    (A B C, B C A, ...), so that the machine's other work weighs on each alike: each
+    stack's figures round by round."""
+    citizens = {name: Citizens(eligibility_questions(stack)) for name, stack in stacks.items()}
+    for name, stack in stacks.items():
+        run_level(stack.rasa_url, 10, warmup, citizens[name].conversation, f"{label}{name}-warm", {})
+    order = list(stacks)
+    measured: dict[K, list[dict[str, Any]]] = {name: [] for name in order}
+    for number in range(rounds):
+        for name in order[number % len(order) :] + order[: number % len(order)]:
+            stack = stacks[name]
+            script, roots = citizens[name].conversation, ours_roots(stack)
+            result = run_level(
+                stack.rasa_url, level, seconds / rounds, script, f"{label}{name}-{number}", roots, redis_url
+            )
+            measured[name].append(result)
+            cpu = result["cpu"]
+            print(
+                f"{label} {name} round {number}: {result['throughput_per_s']} msg/s p95 {result['p95_ms']} ms "
+                f"CPU {cpu['assistant_ms_per_message']} ms/msg, others {cpu['others_s']} s, errors {result['errors']}",
+                flush=True,
+            )
+    return measured
+
+
 def sweep(args: argparse.Namespace) -> list[dict[str, Any]]:
     """Ours at --sweep-level with each number of Rasa workers: all the stacks started at
     once, then measured in turn, round after round (each round in another order), so that
@@ -284,25 +311,13 @@ def sweep(args: argparse.Namespace) -> list[dict[str, Any]]:
         workers: our_stack(VAR / f"ours-{workers}w", args.redis_url, workers, args.action_workers)
         for workers in args.sweep_workers
     }
-    rounds: dict[int, list[dict[str, Any]]] = {workers: [] for workers in stacks}
     results = []
     try:
         for stack in stacks.values():
             stack.start()
-        citizens = {workers: Citizens(eligibility_questions(stack)) for workers, stack in stacks.items()}
-        for workers, stack in stacks.items():
-            run_level(stack.rasa_url, 10, args.warmup, citizens[workers].conversation, f"sweep{workers}-warm", {})
-        order = list(stacks)
-        for number in range(args.sweep_rounds):
-            for workers in order[number % len(order) :] + order[: number % len(order)]:
-                stack = stacks[workers]
-                label = f"sweep{workers}-{number}"
-                seconds = args.sweep_seconds / args.sweep_rounds
-                script = citizens[workers].conversation
-                roots = ours_roots(stack)
-                rounds[workers].append(
-                    run_level(stack.rasa_url, args.sweep_level, seconds, script, label, roots, args.redis_url)
-                )
+        rounds = measure_in_rounds(
+            stacks, args.sweep_level, args.sweep_seconds, args.sweep_rounds, args.warmup, args.redis_url, "sweep"
+        )
         for workers, stack in stacks.items():
             done = rounds[workers]
             results.append(

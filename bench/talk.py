@@ -142,6 +142,7 @@ def figures(turns: list[Turn], start: float, until: float) -> dict[str, Any]:
         "messages": len(turns),
         "messages_in_window": len(in_window),
         "conversations": len({turn.sender for turn in turns}),
+        "window_s": round(until - start, 2),
         "throughput_per_s": round(len(in_window) / (until - start), 2),
         "p50_ms": ms(0.5),
         "p95_ms": ms(0.95),
